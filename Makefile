@@ -1,0 +1,62 @@
+# The two commands a newcomer needs: `make demo` (the main job on the embedded emulator) and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+TERRAFORM ?= terraform
+export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraform-cli.rc
+export TF_IN_AUTOMATION := 1
+export CHECKPOINT_DISABLE := 1
+
+.PHONY: help venv tf-setup lint fmt test test-unit test-terraform test-integration demo bench clean
+
+help:
+	@echo "make demo   - run a live migration on the embedded AWS emulator"
+	@echo "make test   - lint and run every test (unit, terraform, integration)"
+	@echo "make bench  - run the benchmark suite"
+
+$(VENV)/.installed: pyproject.toml requirements/dev.lock
+	@command -v $(TERRAFORM) >/dev/null || { echo "terraform >= 1.6 is required on PATH: https://developer.hashicorp.com/terraform/install" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.2
+	$(BIN)/pip install --quiet --requirement requirements/dev.lock
+	$(BIN)/pip install --quiet --no-deps --editable .
+	touch $@
+
+venv: $(VENV)/.installed
+
+tf-setup: venv
+	$(BIN)/python -m ddbmigrate.terraform_setup >/dev/null
+
+lint: venv tf-setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy lambda_src scripts tests
+	$(TERRAFORM) fmt -check -recursive -diff
+
+fmt: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(TERRAFORM) fmt -recursive
+
+test-unit: venv
+	$(BIN)/pytest tests/unit -q -n 2
+
+test-terraform: tf-setup
+	$(TERRAFORM) init -input=false -backend=false >/dev/null
+	$(TERRAFORM) test -test-directory=tests/terraform
+
+test-integration: tf-setup
+	$(BIN)/pytest tests/integration -q
+
+test: lint test-unit test-terraform test-integration
+
+demo: tf-setup
+	$(BIN)/ddb-migrate demo
+
+bench: tf-setup
+	$(BIN)/python -m ddbmigrate.bench
+
+clean:
+	rm -rf $(VENV) .terraform .terraform-plugin-cache .terraform-cli.rc .build modules/*/.build
