@@ -1,0 +1,23 @@
+"""Shared library of the ddb-migrate Lambdas and CLI: items, transforms, retries, batch writes, backfill.
+
+It depends on the standard library and boto3/botocore only (no Powertools), so the CLI and the benchmarks use
+it too. The error types are re-exported here because their names are what Step Functions matches on.
+"""
+
+from migration_core.errors import (
+    ConfigurationError,
+    InvalidInput,
+    InvalidItemError,
+    MigrationError,
+    TransformError,
+    WriteRetriesExhausted,
+)
+
+__all__ = [
+    "ConfigurationError",
+    "InvalidInput",
+    "InvalidItemError",
+    "MigrationError",
+    "TransformError",
+    "WriteRetriesExhausted",
+]

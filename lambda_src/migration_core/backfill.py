@@ -1,0 +1,181 @@
+"""The backfill worker's actions (plan, segment, summarize, report_failure), free of any Lambda plumbing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from functools import reduce
+from typing import TYPE_CHECKING, Any, cast
+
+from migration_core.batch_writer import ParallelBatchWriter
+from migration_core.clock import Clock, utc_now
+from migration_core.config import WorkerConfig
+from migration_core.errors import InvalidInput, InvalidItemError, TransformError
+from migration_core.models import RunSpec, SegmentCounts, SegmentRequest, SegmentResult
+from migration_core.plan import parse_execution_input
+from migration_core.retry import RetryPolicy
+from migration_core.segment import CleanupPages, CopyPages, PageHandler, SegmentWorker, TimeBudget
+from migration_core.state import SegmentRecord, StateStore
+from migration_core.tables import describe_table
+from migration_core.transform import Transformer
+from migration_core.types import Item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# Enough source items to catch a transform that fails on every item (a typo in a template, a missing key)
+# before thousands of segments start, at the price of one small read.
+PREFLIGHT_SAMPLE_SIZE = 25
+# Step Functions caps a Fail state's cause at 32,768 characters.
+MAX_CAUSE_CHARS = 32_768
+MAX_LISTED_FAILURES = 20
+
+
+class BackfillService:
+    """One instance per Lambda container; every method serves one action of the worker."""
+
+    def __init__(
+        self,
+        *,
+        config: WorkerConfig,
+        client: DynamoDBClient,
+        write_client: DynamoDBClient,
+        retry_policy: RetryPolicy,
+        transformer_factory: Callable[[], Transformer] = Transformer.from_environment,
+        clock: Clock = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._config = config
+        self._client = client
+        self._write_client = write_client
+        self._retry_policy = retry_policy
+        self._transformer_factory = transformer_factory
+        self._clock = clock
+        self._monotonic = monotonic
+        self._state = StateStore(client, config.state_table, clock=clock)
+        self._key_schemas: dict[str, dict[str, str]] = {}
+        self._transformer: Transformer | None = None
+
+    @property
+    def transformer(self) -> Transformer:
+        # Built on first use rather than at import, so that a bad TRANSFORM_STEPS fails the plan step with a
+        # TransformError instead of breaking the Lambda's initialisation.
+        if self._transformer is None:
+            self._transformer = self._transformer_factory()
+        return self._transformer
+
+    def plan(self, execution_input: Any, execution_name: Any) -> dict[str, Any]:
+        run = parse_execution_input(execution_input, run_id=execution_name, config=self._config)
+        source = describe_table(self._client, run.source_table)
+        target = source if run.in_place else describe_table(self._client, run.target_table)
+        for table in (source, target):
+            if table.status != "ACTIVE":
+                raise InvalidInput(f"table {table.name!r} is {table.status}, not ACTIVE; retry when it is ACTIVE")
+            self._key_schemas[table.name] = table.key_schema
+        self._preflight(run)
+        self._state.create_run(run, source.item_count)
+        return {"run": run.to_event(), "segments": list(range(run.total_segments))}
+
+    def run_segment(self, request: SegmentRequest, remaining_ms: Callable[[], int]) -> SegmentResult:
+        run = request.run
+        self._check_configured_tables(run)
+        # Deleting is irreversible, so the phase must agree with what the plan step confirmed.
+        if request.phase == "cleanup" and (not run.cleanup or run.source_table == run.target_table):
+            raise InvalidInput(
+                "the cleanup phase runs only for a run planned with a confirmed cleanup_destination_table "
+                "and never when source and target are the same table"
+            )
+        budget = TimeBudget(
+            remaining_ms, self._config.time_safety_margin_seconds, run.time_budget_seconds, self._monotonic
+        )
+        target_key_schema = self._key_schema(run.target_table)
+        pages = self._copy_pages(run) if request.phase == "copy" else self._cleanup_pages(run)
+        with ParallelBatchWriter(
+            self._write_client, run.target_table, target_key_schema, self._config.write_concurrency, self._retry_policy
+        ) as writer:
+            worker = SegmentWorker(
+                client=self._client,
+                state=self._state,
+                writer=writer,
+                page_limit=run.scan_page_size or self._config.scan_page_limit,
+                monotonic=self._monotonic,
+            )
+            return worker.run(request, pages, budget)
+
+    def summarize(self, run: RunSpec) -> dict[str, Any]:
+        self._check_configured_tables(run)
+        records = self._state.segment_records(run.run_id)
+        totals = _total(records)
+        started_at = self._state.run_started_at(run.run_id)
+        duration = 0.0 if started_at is None else max((self._clock() - started_at).total_seconds(), 0.0)
+        self._state.finish_run(run.run_id, "SUCCEEDED")
+        return {
+            "run_id": run.run_id,
+            "segments": run.total_segments,
+            "segments_done": sum(1 for record in records if record.phase == "copy" and record.done),
+            **totals.to_dict(),
+            "duration_seconds": round(duration, 3),
+            "items_per_second": round(totals.written / duration, 1) if duration > 0 else 0.0,
+        }
+
+    def report_failure(self, run: RunSpec, error: Any) -> dict[str, str]:
+        """Turn the Map's failure into one readable cause for the execution's final Fail state."""
+        records = self._state.segment_records(run.run_id)
+        totals = _total(records)
+        failures = sorted((r for r in records if r.error and not r.done), key=lambda r: (r.phase, r.segment))
+        details = error if isinstance(error, Mapping) else {}
+        copy_done = sum(1 for record in records if record.phase == "copy" and record.done)
+        lines = [
+            f"Migration run {run.run_id} ({run.source_table} -> {run.target_table}) failed: "
+            f"{details.get('Error', 'unknown error')}: {str(details.get('Cause', '')).strip()[:2000]}",
+            f"Copy segments done: {copy_done} of {run.total_segments}.",
+            f"Failed segments: {len(failures)}.",
+        ]
+        lines.extend(f"  {r.phase} segment {r.segment}: {r.error}" for r in failures[:MAX_LISTED_FAILURES])
+        if len(failures) > MAX_LISTED_FAILURES:
+            lines.append(f"  ... and {len(failures) - MAX_LISTED_FAILURES} more (see the state table)")
+        counts = totals.to_dict()
+        lines.append("Counts so far: " + ", ".join(f"{name}={value}" for name, value in counts.items()))
+        self._state.finish_run(run.run_id, "FAILED")
+        return {"error": "MigrationFailed", "cause": "\n".join(lines)[:MAX_CAUSE_CHARS]}
+
+    def _preflight(self, run: RunSpec) -> None:
+        response = self._client.scan(TableName=run.source_table, Limit=PREFLIGHT_SAMPLE_SIZE)
+        sample = cast("list[Item]", response.get("Items", []))
+        try:
+            self._copy_pages(run).prepare(sample)
+        except (TransformError, InvalidItemError) as error:
+            # Same error type, so Step Functions shows what kind of problem it is; the message says when.
+            raise type(error)(
+                f"checked on a sample of source items before starting, nothing written: {error}"
+            ) from error
+
+    def _copy_pages(self, run: RunSpec) -> CopyPages:
+        return CopyPages(
+            source_table=run.source_table,
+            transformer=self.transformer,
+            source_key_schema=self._key_schema(run.source_table),
+            target_key_schema=self._key_schema(run.target_table),
+            in_place=run.in_place,
+        )
+
+    def _cleanup_pages(self, run: RunSpec) -> PageHandler:
+        return CleanupPages(target_table=run.target_table, target_key_schema=self._key_schema(run.target_table))
+
+    def _key_schema(self, table_name: str) -> dict[str, str]:
+        if table_name not in self._key_schemas:
+            self._key_schemas[table_name] = describe_table(self._client, table_name).key_schema
+        return self._key_schemas[table_name]
+
+    def _check_configured_tables(self, run: RunSpec) -> None:
+        # The run travels through Step Functions; make sure it still names the tables this worker may touch.
+        configured = (self._config.source_table, self._config.target_table)
+        if (run.source_table, run.target_table) != configured:
+            raise InvalidInput(
+                f"run names {run.source_table!r} -> {run.target_table!r}, but this worker migrates "
+                f"{configured[0]!r} -> {configured[1]!r}"
+            )
+
+
+def _total(records: list[SegmentRecord]) -> SegmentCounts:
+    return reduce(lambda total, record: total + record.counts, records, SegmentCounts())

@@ -1,0 +1,48 @@
+"""Exceptions that cross the Lambda boundary.
+
+Step Functions sees a Python Lambda's exception class name as the state's ``Error``, so these names are part
+of the contract (``docs/ARCHITECTURE.md``): retry and catch rules in the state machine match on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from migration_core.attribute_values import format_key
+from migration_core.types import Item
+
+SAMPLE_KEY_LIMIT = 5
+
+
+class MigrationError(Exception):
+    """Base class of every error the migration raises on purpose."""
+
+
+class InvalidInput(MigrationError, ValueError):  # noqa: N818 - Step Functions matches this exact name
+    """The execution input or an event is malformed or unsafe; nothing has been written."""
+
+
+class ConfigurationError(MigrationError, ValueError):
+    """The Lambda environment set by Terraform is missing a value or holds a wrong one."""
+
+
+class TransformError(MigrationError, ValueError):
+    """A transform spec is invalid, or a transform could not handle an item."""
+
+
+class InvalidItemError(MigrationError, ValueError):
+    """A transformed item cannot be written to the target table (key, type or size)."""
+
+
+class WriteRetriesExhausted(MigrationError, RuntimeError):  # noqa: N818 - Step Functions matches this exact name
+    """DynamoDB kept refusing writes after the whole retry budget; the items were not written."""
+
+    def __init__(self, table: str, count: int, sample_keys: Sequence[Item]) -> None:
+        self.table = table
+        self.count = count
+        self.sample_keys = list(sample_keys[:SAMPLE_KEY_LIMIT])
+        samples = ", ".join(format_key(key) for key in self.sample_keys)
+        super().__init__(
+            f"{count} item(s) could not be written to table {table!r} after exhausting the retry budget "
+            f"(throttling or service errors persisted); sample keys: {samples}"
+        )

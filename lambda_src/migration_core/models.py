@@ -1,0 +1,142 @@
+"""Typed forms of the worker's events and results (the JSON shapes are in docs/ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal, TypeGuard, cast
+
+from migration_core.attribute_values import item_from_json, item_to_json
+from migration_core.errors import InvalidInput
+from migration_core.types import Item
+
+Phase = Literal["cleanup", "copy"]
+PHASES: tuple[Phase, ...] = ("cleanup", "copy")
+MODES = ("copy",)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One migration run as the plan step normalised it; travels in every later event."""
+
+    run_id: str
+    source_table: str
+    target_table: str
+    total_segments: int
+    mode: str = "copy"
+    cleanup: bool = False
+    in_place: bool = False
+    # 0 means: as long as the Lambda invocation allows.
+    time_budget_seconds: float = 0
+    # Scan Limit per page; None means DynamoDB's 1 MB pages. Smaller pages checkpoint more often.
+    scan_page_size: int | None = None
+
+    def to_event(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_event(cls, payload: Any) -> RunSpec:
+        """Read the ``run`` object of an event; fields other than the known ones are ignored."""
+        if not isinstance(payload, Mapping):
+            raise InvalidInput(f"'run' must be the object the plan step returned, got {payload!r}")
+        for name in ("run_id", "source_table", "target_table"):
+            if not isinstance(payload.get(name), str) or not payload[name]:
+                raise InvalidInput(f"run.{name} must be a non-empty string, got {payload.get(name)!r}")
+        total_segments = payload.get("total_segments")
+        if not _is_int(total_segments) or total_segments < 1:
+            raise InvalidInput(f"run.total_segments must be a positive integer, got {total_segments!r}")
+        mode = payload.get("mode", "copy")
+        if mode not in MODES:
+            raise InvalidInput(f"run.mode must be one of {', '.join(MODES)}, got {mode!r}")
+        budget = payload.get("time_budget_seconds", 0)
+        if not _is_number(budget) or budget < 0:
+            raise InvalidInput(f"run.time_budget_seconds must be a number >= 0, got {budget!r}")
+        scan_page_size = payload.get("scan_page_size")
+        if scan_page_size is not None and (not _is_int(scan_page_size) or scan_page_size < 1):
+            raise InvalidInput(f"run.scan_page_size must be a positive integer or null, got {scan_page_size!r}")
+        flags = {name: payload.get(name, False) for name in ("cleanup", "in_place")}
+        for name, value in flags.items():
+            if not isinstance(value, bool):
+                raise InvalidInput(f"run.{name} must be true or false, got {value!r}")
+        return cls(
+            run_id=payload["run_id"],
+            source_table=payload["source_table"],
+            target_table=payload["target_table"],
+            total_segments=total_segments,
+            mode=mode,
+            cleanup=flags["cleanup"],
+            in_place=flags["in_place"],
+            time_budget_seconds=budget,
+            scan_page_size=scan_page_size,
+        )
+
+
+@dataclass(frozen=True)
+class SegmentRequest:
+    run: RunSpec
+    phase: Phase
+    segment: int
+    start_key: Item | None
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> SegmentRequest:
+        run = RunSpec.from_event(event.get("run"))
+        phase = event.get("phase")
+        if phase not in PHASES:
+            raise InvalidInput(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
+        segment = event.get("segment")
+        if not _is_int(segment) or not 0 <= segment < run.total_segments:
+            raise InvalidInput(f"segment must be an integer in 0..{run.total_segments - 1}, got {segment!r}")
+        raw_start_key = event.get("start_key")
+        try:
+            start_key = None if raw_start_key is None else item_from_json(raw_start_key)
+        except ValueError as exc:
+            raise InvalidInput(f"start_key is not a DynamoDB key in AttributeValue JSON: {exc}") from exc
+        return cls(run=run, phase=cast(Phase, phase), segment=segment, start_key=start_key)
+
+
+@dataclass(frozen=True)
+class SegmentCounts:
+    """What one or more pages of a segment did; per invocation in results, cumulative in the state table."""
+
+    scanned: int = 0
+    written: int = 0
+    skipped: int = 0
+    deleted: int = 0
+    duplicates: int = 0
+    consumed_rcu: float = 0.0
+    consumed_wcu: float = 0.0
+    retries: int = 0
+
+    def __add__(self, other: SegmentCounts) -> SegmentCounts:
+        return SegmentCounts(**{name: getattr(self, name) + getattr(other, name) for name in COUNT_FIELDS})
+
+    def to_dict(self) -> dict[str, int | float]:
+        counts: dict[str, int | float] = asdict(self)
+        counts["consumed_rcu"] = round(self.consumed_rcu, 3)
+        counts["consumed_wcu"] = round(self.consumed_wcu, 3)
+        return counts
+
+
+COUNT_FIELDS = tuple(field.name for field in fields(SegmentCounts))
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    done: bool
+    last_evaluated_key: Item | None
+    counts: SegmentCounts
+
+    def to_event(self) -> dict[str, Any]:
+        lek = None if self.last_evaluated_key is None else item_to_json(self.last_evaluated_key)
+        return {"done": self.done, "last_evaluated_key": lek, **self.counts.to_dict()}
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    # bool is an int subclass, and JSON true must not pass for 1.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))

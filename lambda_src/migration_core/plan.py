@@ -1,0 +1,111 @@
+"""Validation of the execution input: everything that can be refused before any item is touched."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from migration_core.config import WorkerConfig
+from migration_core.errors import InvalidInput
+from migration_core.models import MODES, RunSpec
+
+EXECUTION_INPUT_FIELDS = frozenset(
+    {
+        "source_table",
+        "target_table",
+        "total_segments",
+        "time_budget_seconds",
+        "scan_page_size",
+        "cleanup_destination_table",
+        "confirm_cleanup",
+        "mode",
+    }
+)
+MAX_TOTAL_SEGMENTS = 10_000
+MAX_SCAN_PAGE_SIZE = 10_000
+# Step Functions execution names are 1..80 characters; the run id is the execution name.
+MAX_RUN_ID_LENGTH = 80
+
+
+def parse_execution_input(raw: Any, *, run_id: Any, config: WorkerConfig) -> RunSpec:
+    """Check the execution input against the deployment and normalise it into a run; raises InvalidInput."""
+    if not isinstance(run_id, str) or not 0 < len(run_id) <= MAX_RUN_ID_LENGTH:
+        raise InvalidInput(f"the execution name (run id) must be 1..{MAX_RUN_ID_LENGTH} characters, got {run_id!r}")
+    execution_input: Mapping[str, Any] = {} if raw is None else raw
+    if not isinstance(execution_input, Mapping):
+        raise InvalidInput(f"the execution input must be a JSON object, got {type(raw).__name__}")
+    unknown = sorted(set(execution_input) - EXECUTION_INPUT_FIELDS)
+    if unknown:
+        raise InvalidInput(
+            f"unknown field(s) in the execution input: {', '.join(unknown)}; "
+            f"accepted fields: {', '.join(sorted(EXECUTION_INPUT_FIELDS))}"
+        )
+
+    source_table = _configured_table(execution_input, "source_table", config.source_table)
+    target_table = _configured_table(execution_input, "target_table", config.target_table)
+    total_segments = execution_input.get("total_segments", config.default_total_segments)
+    if isinstance(total_segments, bool) or not isinstance(total_segments, int):
+        raise InvalidInput(f"total_segments must be an integer, got {total_segments!r}")
+    if not 1 <= total_segments <= MAX_TOTAL_SEGMENTS:
+        raise InvalidInput(
+            f"total_segments must be between 1 and {MAX_TOTAL_SEGMENTS:,}, got {total_segments:,}: each segment "
+            f"is one child workflow of the Distributed Map, which runs at most {MAX_TOTAL_SEGMENTS:,} children, "
+            "and the segment list has to fit in Step Functions' 256 KiB state payload"
+        )
+    time_budget = execution_input.get("time_budget_seconds", 0)
+    if isinstance(time_budget, bool) or not isinstance(time_budget, int | float) or not math.isfinite(time_budget):
+        raise InvalidInput(f"time_budget_seconds must be a number, got {time_budget!r}")
+    if time_budget < 0:
+        raise InvalidInput(
+            f"time_budget_seconds must be >= 0 (0 = until the Lambda nears its timeout), got {time_budget}"
+        )
+    scan_page_size = execution_input.get("scan_page_size")
+    if scan_page_size is not None and (
+        isinstance(scan_page_size, bool)
+        or not isinstance(scan_page_size, int)
+        or not 1 <= scan_page_size <= MAX_SCAN_PAGE_SIZE
+    ):
+        raise InvalidInput(
+            f"scan_page_size must be an integer from 1 to {MAX_SCAN_PAGE_SIZE:,} items (omit it for 1 MB pages), "
+            f"got {scan_page_size!r}"
+        )
+    mode = execution_input.get("mode", "copy")
+    if mode not in MODES:
+        raise InvalidInput(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+
+    cleanup = execution_input.get("cleanup_destination_table", False)
+    if not isinstance(cleanup, bool):
+        raise InvalidInput(f"cleanup_destination_table must be true or false, got {cleanup!r}")
+    in_place = source_table == target_table
+    if cleanup and in_place:
+        raise InvalidInput(
+            f"cleanup_destination_table is refused when source and target are the same table ({target_table!r}): "
+            "it would delete every item of the source"
+        )
+    if cleanup and execution_input.get("confirm_cleanup") != target_table:
+        raise InvalidInput(
+            f"cleanup_destination_table deletes every item of {target_table!r} before copying; "
+            f'confirm by also passing "confirm_cleanup": "{target_table}"'
+        )
+    return RunSpec(
+        run_id=run_id,
+        source_table=source_table,
+        target_table=target_table,
+        total_segments=total_segments,
+        mode=mode,
+        cleanup=cleanup,
+        in_place=in_place,
+        time_budget_seconds=time_budget,
+        scan_page_size=scan_page_size,
+    )
+
+
+def _configured_table(execution_input: Mapping[str, Any], field: str, configured: str) -> str:
+    value = execution_input.get(field, configured)
+    if value != configured:
+        raise InvalidInput(
+            f"{field} {value!r} is not the table this deployment migrates ({configured!r}); the worker's IAM "
+            "role is scoped to the configured tables, so deploy the module for another table instead"
+        )
+    return configured

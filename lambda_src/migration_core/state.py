@@ -1,0 +1,234 @@
+"""The state table: one record per run and one per (run, phase, segment).
+
+Segment records are the checkpoints that let a retried or redriven invocation continue where the last
+completed page ended, and the progress source of the CLI. Counts are added with ``ADD`` in the same
+UpdateItem that moves the checkpoint, so a page is counted exactly when its checkpoint is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from migration_core.attribute_values import dumps_item, loads_item
+from migration_core.clock import Clock, iso_timestamp, parse_iso_timestamp, utc_now
+from migration_core.models import COUNT_FIELDS, Phase, RunSpec, SegmentCounts
+from migration_core.types import AttributeValue, Item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+RUN_SORT_KEY = "run"
+SEGMENT_SORT_KEY_PREFIX = "seg#"
+# Records expire through the table's TTL; long enough to inspect and redrive a finished or failed run.
+RETENTION = timedelta(days=30)
+# Keeps a long stack of error notes far below the 400 KB item limit.
+MAX_ERROR_CHARS = 4000
+
+
+def segment_sort_key(phase: Phase, segment: int) -> str:
+    return f"{SEGMENT_SORT_KEY_PREFIX}{phase}#{segment:07d}"
+
+
+@dataclass(frozen=True)
+class SegmentCheckpoint:
+    done: bool
+    last_evaluated_key: Item | None
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    phase: str
+    segment: int
+    done: bool
+    counts: SegmentCounts
+    error: str | None
+
+
+class StateStore:
+    def __init__(self, client: DynamoDBClient, table_name: str, *, clock: Clock = utc_now) -> None:
+        self._client = client
+        self._table_name = table_name
+        self._clock = clock
+
+    def create_run(self, run: RunSpec, source_item_count: int) -> None:
+        """Store the run record; a retried plan step leaves the first one (and its start time) in place."""
+        now = self._clock()
+        item: Item = {
+            "pk": {"S": run.run_id},
+            "sk": {"S": RUN_SORT_KEY},
+            "source_table": {"S": run.source_table},
+            "target_table": {"S": run.target_table},
+            "total_segments": {"N": str(run.total_segments)},
+            "mode": {"S": run.mode},
+            "cleanup": {"BOOL": run.cleanup},
+            "in_place": {"BOOL": run.in_place},
+            "time_budget_seconds": {"N": _number(run.time_budget_seconds)},
+            "started_at": {"S": iso_timestamp(now)},
+            "source_item_count": {"N": str(source_item_count)},
+            "status": {"S": "RUNNING"},
+            "expires_at": {"N": self._expiry(now)},
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table_name, Item=_typed(item), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def run_started_at(self, run_id: str) -> datetime | None:
+        response = self._client.get_item(
+            TableName=self._table_name,
+            Key=_typed({"pk": {"S": run_id}, "sk": {"S": RUN_SORT_KEY}}),
+            ConsistentRead=True,
+        )
+        started_at = response.get("Item", {}).get("started_at", {}).get("S")
+        return None if started_at is None else parse_iso_timestamp(started_at)
+
+    def finish_run(self, run_id: str, status: str) -> None:
+        now = self._clock()
+        self._update(
+            {"pk": {"S": run_id}, "sk": {"S": RUN_SORT_KEY}},
+            set_values={"status": {"S": status}, "finished_at": {"S": iso_timestamp(now)}},
+        )
+
+    def begin_segment(self, run_id: str, phase: Phase, segment: int) -> SegmentCheckpoint:
+        """Count an invocation of the segment and return its checkpoint, clearing a previous error."""
+        attributes = self._update(
+            self._segment_key(run_id, phase, segment),
+            set_values={"phase": {"S": phase}, "segment": {"N": str(segment)}, **self._touch()},
+            add_values={"invocations": {"N": "1"}},
+            remove=["error"],
+            return_new=True,
+        )
+        stored_key = attributes.get("last_evaluated_key", {}).get("S")
+        return SegmentCheckpoint(
+            done=attributes.get("done", {}).get("BOOL", False),
+            last_evaluated_key=None if stored_key is None else loads_item(stored_key),
+        )
+
+    def save_page(
+        self, run_id: str, phase: Phase, segment: int, counts: SegmentCounts, last_evaluated_key: Item | None
+    ) -> None:
+        """Checkpoint a completed page: add its counts and move the resume point (or mark the segment done)."""
+        set_values = {"done": {"BOOL": last_evaluated_key is None}, **self._touch()}
+        if last_evaluated_key is not None:
+            set_values["last_evaluated_key"] = {"S": dumps_item(last_evaluated_key)}
+        self._update(
+            self._segment_key(run_id, phase, segment),
+            set_values=set_values,
+            add_values={name: {"N": _number(getattr(counts, name))} for name in COUNT_FIELDS},
+            remove=["error"] if last_evaluated_key is not None else ["error", "last_evaluated_key"],
+        )
+
+    def record_error(self, run_id: str, phase: Phase, segment: int, message: str) -> None:
+        self._update(
+            self._segment_key(run_id, phase, segment),
+            set_values={"error": {"S": message[:MAX_ERROR_CHARS]}, **self._touch()},
+        )
+
+    def segment_records(self, run_id: str) -> list[SegmentRecord]:
+        records: list[SegmentRecord] = []
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table_name,
+            KeyConditionExpression="pk = :run AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=_typed({":run": {"S": run_id}, ":prefix": {"S": SEGMENT_SORT_KEY_PREFIX}}),
+            ConsistentRead=True,
+        )
+        for page in pages:
+            records.extend(_segment_record(item) for item in page.get("Items", []))
+        return records
+
+    def _segment_key(self, run_id: str, phase: Phase, segment: int) -> Item:
+        return {"pk": {"S": run_id}, "sk": {"S": segment_sort_key(phase, segment)}}
+
+    def _touch(self) -> dict[str, AttributeValue]:
+        now = self._clock()
+        return {"updated_at": {"S": iso_timestamp(now)}, "expires_at": {"N": self._expiry(now)}}
+
+    def _expiry(self, now: datetime) -> str:
+        return str(int((now + RETENTION).timestamp()))
+
+    def _update(
+        self,
+        key: Item,
+        *,
+        set_values: Mapping[str, AttributeValue],
+        add_values: Mapping[str, AttributeValue] | None = None,
+        remove: list[str] | None = None,
+        return_new: bool = False,
+    ) -> dict[str, Any]:
+        # Every name goes through a placeholder: several of ours (segment, error, status...) could collide
+        # with DynamoDB's long list of reserved words.
+        names: dict[str, str] = {}
+        values: dict[str, AttributeValue] = {}
+
+        def placeholder(attribute: str) -> str:
+            token = f"#a{len(names)}"
+            names[token] = attribute
+            return token
+
+        clauses = []
+        assignments = []
+        for attribute, value in set_values.items():
+            values[f":v{len(values)}"] = value
+            assignments.append(f"{placeholder(attribute)} = :v{len(values) - 1}")
+        clauses.append("SET " + ", ".join(assignments))
+        if add_values:
+            additions = []
+            for attribute, value in add_values.items():
+                values[f":v{len(values)}"] = value
+                additions.append(f"{placeholder(attribute)} :v{len(values) - 1}")
+            clauses.append("ADD " + ", ".join(additions))
+        if remove:
+            clauses.append("REMOVE " + ", ".join(placeholder(attribute) for attribute in remove))
+        response = self._client.update_item(
+            TableName=self._table_name,
+            Key=_typed(key),
+            UpdateExpression=" ".join(clauses),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_typed(values),
+            ReturnValues="ALL_NEW" if return_new else "NONE",
+        )
+        return dict(response.get("Attributes", {}))
+
+
+def _segment_record(item: Mapping[str, Any]) -> SegmentRecord:
+    def number(name: str) -> Decimal:
+        return Decimal(item.get(name, {}).get("N", "0"))
+
+    counts = SegmentCounts(
+        scanned=int(number("scanned")),
+        written=int(number("written")),
+        skipped=int(number("skipped")),
+        deleted=int(number("deleted")),
+        duplicates=int(number("duplicates")),
+        consumed_rcu=float(number("consumed_rcu")),
+        consumed_wcu=float(number("consumed_wcu")),
+        retries=int(number("retries")),
+    )
+    return SegmentRecord(
+        phase=item.get("phase", {}).get("S", ""),
+        segment=int(number("segment")),
+        done=item.get("done", {}).get("BOOL", False),
+        counts=counts,
+        error=item.get("error", {}).get("S"),
+    )
+
+
+def _number(value: float) -> str:
+    # Capacity units are floats; DynamoDB wants a plain decimal string, and float noise like
+    # 0.30000000000000004 should not end up in a progress report.
+    return format(Decimal(repr(round(value, 3))), "f")
+
+
+def _typed(attributes: Mapping[str, AttributeValue]) -> Any:
+    """Hand AttributeValue JSON to the typed boto3 stubs, which model each value as a TypedDict."""
+    return attributes

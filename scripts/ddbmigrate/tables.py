@@ -1,0 +1,74 @@
+"""Table chores for the demo, tests and benchmarks: create, load, read back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+
+from ddbmigrate.aws import client
+from migration_core.batch_writer import ParallelBatchWriter
+from migration_core.config import write_client_config
+from migration_core.retry import RetryPolicy
+
+Item = dict[str, dict[str, Any]]
+
+
+def create_table(
+    name: str,
+    key_schema: Mapping[str, str],
+    stream: bool = False,
+    provisioned: tuple[int, int] | None = None,
+) -> None:
+    """Create a table keyed by ``key_schema`` ({"pk": "S", "sk": "N"}: first entry is the partition key)."""
+    names = list(key_schema)
+    arguments: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": [
+            {"AttributeName": attribute, "KeyType": "HASH" if index == 0 else "RANGE"}
+            for index, attribute in enumerate(names)
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": attribute, "AttributeType": kind} for attribute, kind in key_schema.items()
+        ],
+    }
+    if provisioned:
+        arguments["BillingMode"] = "PROVISIONED"
+        arguments["ProvisionedThroughput"] = {"ReadCapacityUnits": provisioned[0], "WriteCapacityUnits": provisioned[1]}
+    else:
+        arguments["BillingMode"] = "PAY_PER_REQUEST"
+    if stream:
+        arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    dynamodb = client("dynamodb")
+    dynamodb.create_table(**arguments)
+    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+
+def load_items(table: str, items: Iterable[Item], concurrency: int = 8) -> int:
+    """Write items with parallel BatchWriteItem calls through the project's own batch writer."""
+    # Not the CLI's client: the writer counts its own retry budget, so botocore must not retry underneath it.
+    write_client = boto3.client("dynamodb", config=write_client_config(concurrency))
+    with ParallelBatchWriter(write_client, table, key_schema_of(table), concurrency, RetryPolicy()) as writer:
+        return writer.put_many(items).written
+
+
+def scan_all(table: str, segments: int = 4, consistent: bool = True) -> list[Item]:
+    """Every item of a table, read with a parallel consistent Scan."""
+    dynamodb = client("dynamodb")
+
+    def scan_segment(segment: int) -> list[Item]:
+        paginator = dynamodb.get_paginator("scan")
+        pages = paginator.paginate(TableName=table, Segment=segment, TotalSegments=segments, ConsistentRead=consistent)
+        return [item for page in pages for item in page["Items"]]
+
+    with ThreadPoolExecutor(max_workers=segments) as pool:
+        return [item for part in pool.map(scan_segment, range(segments)) for item in part]
+
+
+def key_schema_of(table: str) -> dict[str, str]:
+    description = client("dynamodb").describe_table(TableName=table)["Table"]
+    types = {d["AttributeName"]: d["AttributeType"] for d in description["AttributeDefinitions"]}
+    ordered = sorted(description["KeySchema"], key=lambda element: element["KeyType"] != "HASH")
+    return {element["AttributeName"]: types[element["AttributeName"]] for element in ordered}

@@ -1,0 +1,78 @@
+"""Integration fixtures: the embedded AWS emulator by default, or any endpoint the user points at.
+
+``DDB_MIGRATE_TEST_TARGET=external`` runs the same tests against whatever boto3 and the Terraform provider reach
+from the environment: LocalStack with ``AWS_ENDPOINT_URL`` set, or a real account with it unset.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ddbmigrate.local import running_emulator
+from ddbmigrate.stack import Stack
+
+USE_EMULATOR = os.environ.get("DDB_MIGRATE_TEST_TARGET", "emulator") == "emulator"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """Start the embedded emulator in its own process and point boto3 and Terraform at it."""
+    if not USE_EMULATOR:
+        yield os.environ.get("AWS_ENDPOINT_URL")
+        return
+    with running_emulator(tmp_path_factory.mktemp("emulator") / "emulator.log") as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def unique_name() -> Callable[[str], str]:
+    """Names unique per test, so tests can share one emulator or one account."""
+    suffix = secrets.token_hex(3)
+    return lambda prefix: f"it-{prefix}-{suffix}"
+
+
+@pytest.fixture
+def deploy(aws_endpoint: str | None, tmp_path: Path) -> Iterator[Callable[..., dict[str, Any]]]:
+    """Apply the root module with the given inputs; destroyed again after the test."""
+    stacks: list[Stack] = []
+
+    def apply(module_inputs: Mapping[str, Any], extra_hcl: str = "") -> dict[str, Any]:
+        stack = Stack(tmp_path / f"stack{len(stacks)}", module_inputs, extra_hcl=extra_hcl)
+        stacks.append(stack)
+        outputs = stack.apply()
+        outputs["_terraform_dir"] = str(stack.directory)
+        return outputs
+
+    yield apply
+    if not USE_EMULATOR:
+        for stack in reversed(stacks):
+            stack.destroy()
+
+
+def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the real ``ddb-migrate`` command, as an operator would."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ddbmigrate", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ, COLUMNS="160"),
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"ddb-migrate {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
+    return result

@@ -1,0 +1,268 @@
+"""Bulk backfill end to end: terraform apply of the root module, then migrations through the real CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ddbmigrate.aws import client
+from ddbmigrate.datagen import generate_items
+from ddbmigrate.tables import create_table, load_items, scan_all
+from tests.integration.conftest import cli
+from tests.integration.helpers import Item, by_key, normalize, state_records
+
+SOURCE_KEY = {"pk": "S", "sk": "N"}
+ITEM_COUNT = 10_000
+SEGMENTS = 8
+KEY_CHANGING_STEPS = [
+    {"op": "derive", "attribute": "target_pk", "template": "{tenant}/{id}/{sk}"},
+    {"op": "rename", "attribute": "amount", "to": "total"},
+    {"op": "remove", "attribute": "nothing"},
+    {"op": "set", "attribute": "migrated", "value": json.dumps({"BOOL": True})},
+    {"op": "timestamp", "attribute": "updatedAt", "format": "iso8601"},
+]
+
+
+def expected_key_changing(item: Item) -> Item:
+    """What KEY_CHANGING_STEPS must produce, written out by hand rather than through our transform code."""
+    result = dict(item)
+    result["target_pk"] = {"S": f"{item['tenant']['S']}/{item['id']['N']}/{item['sk']['N']}"}
+    result["total"] = result.pop("amount")
+    result.pop("nothing")
+    result["migrated"] = {"BOOL": True}
+    return result
+
+
+def run_migration(terraform_dir: str, *args: str, json_path: Path) -> dict[str, Any]:
+    completed = cli("run", "--terraform-dir", terraform_dir, "--json-output", str(json_path), *args, check=False)
+    result: dict[str, Any] = json.loads(json_path.read_text())
+    result["_stdout"] = completed.stdout + completed.stderr
+    result["_exit_code"] = completed.returncode
+    return result
+
+
+@pytest.fixture
+def source_table(unique_name: Callable[[str], str]) -> str:
+    name = unique_name("source")
+    create_table(name, SOURCE_KEY)
+    return name
+
+
+def test_key_changing_backfill_with_continuations(
+    deploy: Callable[..., dict[str, Any]], source_table: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    target_table = unique_name("target")
+    create_table(target_table, {"target_pk": "S"})
+    assert load_items(source_table, generate_items(ITEM_COUNT)) == ITEM_COUNT
+    outputs = deploy(
+        {
+            "name": unique_name("mig"),
+            "source_table_name": source_table,
+            "target_table_name": target_table,
+            "total_segments": SEGMENTS,
+            "transform": {"steps": KEY_CHANGING_STEPS},
+        }
+    )
+    started = datetime.now(UTC)
+
+    result = run_migration(
+        outputs["_terraform_dir"],
+        "--time-budget-seconds",
+        "1",
+        "--scan-page-size",
+        "200",
+        json_path=tmp_path / "run.json",
+    )
+
+    assert result["_exit_code"] == 0, result["_stdout"]
+    assert result["status"] == "SUCCEEDED"
+    summary = result["output"]
+    assert summary["scanned"] == ITEM_COUNT
+    assert summary["written"] == ITEM_COUNT
+    assert summary["segments_done"] == SEGMENTS
+
+    source = by_key(scan_all(source_table), "pk", "sk")
+    target = scan_all(target_table)
+    assert len(target) == ITEM_COUNT
+    for item in target:
+        stamp = datetime.fromisoformat(item.pop("updatedAt")["S"])
+        assert started - timedelta(seconds=5) <= stamp <= datetime.now(UTC)
+    target_by_key = by_key(target, "target_pk")
+    for (pk, sk), item in source.items():
+        tenant, _, index = pk.partition("#")
+        expected = normalize(expected_key_changing(item))
+        assert target_by_key[(f"{tenant}/{int(index)}/{sk}",)] == expected
+
+    run_id = result["execution_arn"].rsplit(":", 1)[-1]
+    segment_records = [r for r in state_records(outputs["state_table_name"], run_id) if r["sk"]["S"].startswith("seg#")]
+    invocations = sum(int(r["invocations"]["N"]) for r in segment_records)
+    assert invocations > SEGMENTS * 2, "the time budget should have forced continuations"
+
+
+def test_in_place_adds_attribute_and_keeps_keys(
+    deploy: Callable[..., dict[str, Any]], source_table: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    load_items(source_table, generate_items(1_500, seed=11))
+    before = by_key(scan_all(source_table), "pk", "sk")
+    outputs = deploy(
+        {
+            "name": unique_name("inplace"),
+            "source_table_name": source_table,
+            "target_table_name": source_table,
+            "total_segments": 4,
+            "transform": {"steps": [{"op": "set", "attribute": "schema_version", "value": json.dumps({"N": "2"})}]},
+        }
+    )
+
+    result = run_migration(outputs["_terraform_dir"], json_path=tmp_path / "run.json")
+
+    assert result["status"] == "SUCCEEDED", result["_stdout"]
+    after = by_key(scan_all(source_table), "pk", "sk")
+    assert after.keys() == before.keys()
+    for key, item in before.items():
+        assert after[key] == {**item, "schema_version": {"N": "2"}}
+
+
+def test_cleanup_destination_table_requires_confirmation_then_replaces_target(
+    deploy: Callable[..., dict[str, Any]], source_table: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    target_table = unique_name("target")
+    create_table(target_table, SOURCE_KEY)
+    load_items(source_table, generate_items(800, seed=3))
+    stale = [{"pk": {"S": f"stale#{index}"}, "sk": {"N": "0"}, "junk": {"S": "x"}} for index in range(300)]
+    load_items(target_table, stale)
+    outputs = deploy(
+        {"name": unique_name("cleanup"), "source_table_name": source_table, "target_table_name": target_table}
+    )
+
+    unconfirmed = run_migration(
+        outputs["_terraform_dir"], "--cleanup-destination-table", json_path=tmp_path / "unconfirmed.json"
+    )
+    assert unconfirmed["_exit_code"] != 0
+    assert unconfirmed["error"] == "InvalidInput"
+    assert "confirm_cleanup" in unconfirmed["cause"]
+    assert len(scan_all(target_table)) == 300, "a refused run must not touch the target"
+
+    confirmed = run_migration(
+        outputs["_terraform_dir"],
+        "--cleanup-destination-table",
+        "--confirm-cleanup",
+        target_table,
+        json_path=tmp_path / "confirmed.json",
+    )
+    assert confirmed["status"] == "SUCCEEDED", confirmed["_stdout"]
+    assert by_key(scan_all(target_table), "pk", "sk") == by_key(scan_all(source_table), "pk", "sk")
+
+
+def test_bad_payload_to_state_machine_fails_clearly_and_writes_nothing(
+    deploy: Callable[..., dict[str, Any]], source_table: str, unique_name: Callable[[str], str]
+) -> None:
+    target_table = unique_name("target")
+    create_table(target_table, SOURCE_KEY)
+    load_items(source_table, generate_items(50))
+    outputs = deploy(
+        {"name": unique_name("badinput"), "source_table_name": source_table, "target_table_name": target_table}
+    )
+    stepfunctions = client("stepfunctions")
+    cases = {
+        "total_segments": {"total_segments": 20_000},
+        "unknown field": {"segmnets": 4},
+        "other table": {"source_table": "not-managed-by-this-module"},
+    }
+    for expected_text, payload in cases.items():
+        execution = stepfunctions.start_execution(
+            stateMachineArn=outputs["state_machine_arn"], input=json.dumps(payload)
+        )
+        description = wait_for_execution(execution["executionArn"])
+        assert description["status"] == "FAILED"
+        assert description["error"] == "InvalidInput"
+        assert expected_text in description["cause"], description["cause"]
+    assert scan_all(target_table) == []
+
+
+def test_transform_output_without_target_key_fails_and_writes_nothing(
+    deploy: Callable[..., dict[str, Any]], source_table: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    target_table = unique_name("target")
+    create_table(target_table, {"target_pk": "S"})
+    load_items(source_table, generate_items(200))
+    outputs = deploy(
+        {
+            "name": unique_name("nokey"),
+            "source_table_name": source_table,
+            "target_table_name": target_table,
+            "total_segments": 2,
+            "transform": {"steps": [{"op": "rename", "attribute": "pk", "to": "renamed_pk"}]},
+        }
+    )
+
+    result = run_migration(outputs["_terraform_dir"], json_path=tmp_path / "run.json")
+
+    assert result["_exit_code"] != 0
+    assert result["status"] == "FAILED"
+    assert "target_pk" in result["cause"]
+    assert scan_all(target_table) == []
+
+
+def test_item_over_400kb_after_custom_transform_fails_and_writes_nothing(
+    deploy: Callable[..., dict[str, Any]], source_table: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    target_table = unique_name("target")
+    create_table(target_table, SOURCE_KEY)
+    load_items(source_table, generate_items(20))
+    custom = tmp_path / "pad.py"
+    custom.write_text(
+        "def transform(item):\n"
+        "    padded = dict(item)\n"
+        "    padded['padding'] = {'S': 'x' * 420_000}\n"
+        "    return padded\n",
+        encoding="utf-8",
+    )
+    outputs = deploy(
+        {
+            "name": unique_name("toolarge"),
+            "source_table_name": source_table,
+            "target_table_name": target_table,
+            "total_segments": 1,
+            "transform": {"custom_file": str(custom)},
+        }
+    )
+
+    result = run_migration(outputs["_terraform_dir"], json_path=tmp_path / "run.json")
+
+    assert result["status"] == "FAILED"
+    assert "400 KB" in result["cause"]
+    assert scan_all(target_table) == []
+
+
+def test_missing_table_fails_at_plan_with_its_name(
+    aws_endpoint: str | None, source_table: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    from ddbmigrate.stack import Stack
+
+    missing = unique_name("missing")
+    stack = Stack(
+        tmp_path / "stack",
+        {"name": unique_name("missing"), "source_table_name": source_table, "target_table_name": missing},
+    )
+    result = stack.plan()
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+def wait_for_execution(execution_arn: str, timeout_seconds: float = 120) -> dict[str, Any]:
+    import time
+
+    stepfunctions = client("stepfunctions")
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        description: dict[str, Any] = stepfunctions.describe_execution(executionArn=execution_arn)
+        if description["status"] != "RUNNING":
+            return description
+        time.sleep(0.5)
+    raise AssertionError(f"{execution_arn} still running after {timeout_seconds}s")

@@ -1,0 +1,164 @@
+"""The worker Lambda's handler end to end on moto, driven by the events Step Functions sends."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from migration_core.errors import ConfigurationError, InvalidInput
+from tests.unit.conftest import STATE_TABLE, FakeLambdaContext, numbered_items, put_items, scan_all
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+EVENTS = Path(__file__).parent / "events" / "backfill"
+HANDLER_MODULE = "backfill_worker.handler"
+WORKER_ENVIRONMENT = {
+    "SOURCE_TABLE": "source",
+    "TARGET_TABLE": "target",
+    "STATE_TABLE": STATE_TABLE,
+    "DEFAULT_TOTAL_SEGMENTS": "4",
+    "WRITE_CONCURRENCY": "4",
+    "MAX_WRITE_ATTEMPTS": "5",
+    "BACKOFF_BASE_MS": "10",
+    "BACKOFF_CAP_MS": "100",
+    "TIME_SAFETY_MARGIN_SECONDS": "30",
+    "TRANSFORM_STEPS": json.dumps([{"op": "set", "attribute": "migrated", "value": {"BOOL": True}}]),
+    "POWERTOOLS_SERVICE_NAME": "ddb-migrate-worker",
+    "POWERTOOLS_METRICS_NAMESPACE": "ddb-migrate",
+}
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return dict(json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8")))
+
+
+def import_handler() -> ModuleType:
+    # The module builds its clients and configuration at import, like a Lambda cold start.
+    sys.modules.pop(HANDLER_MODULE, None)
+    return importlib.import_module(HANDLER_MODULE)
+
+
+@pytest.fixture
+def handler(
+    monkeypatch: pytest.MonkeyPatch, dynamodb: DynamoDBClient, backfill_tables: tuple[str, str, str]
+) -> Iterator[ModuleType]:
+    for name, value in WORKER_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    yield import_handler()
+    sys.modules.pop(HANDLER_MODULE, None)
+
+
+def emitted_metrics(output: str) -> dict[str, float]:
+    """Sum the EMF metric values Powertools printed to stdout."""
+    totals: dict[str, float] = {}
+    for line in output.splitlines():
+        if '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            assert directive["Namespace"] == "ddb-migrate"
+            for metric in directive["Metrics"]:
+                values = document[metric["Name"]]
+                totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(
+                    values if isinstance(values, list) else [values]
+                )
+    return totals
+
+
+def test_plan_segments_and_summary_through_the_handler(
+    handler: ModuleType, dynamodb: DynamoDBClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put_items(dynamodb, "source", numbered_items(25))
+
+    planned = handler.lambda_handler(load_event("plan"), FakeLambdaContext())
+    assert planned["segments"] == [0, 1]
+    segment_event = load_event("segment")
+    assert planned["run"] == segment_event["run"]
+
+    for segment in planned["segments"]:
+        event = {**segment_event, "segment": segment}
+        while True:
+            result = handler.lambda_handler(json.loads(json.dumps(event)), FakeLambdaContext())
+            if result["done"]:
+                break
+            event["start_key"] = result["last_evaluated_key"]
+
+    summary = handler.lambda_handler(load_event("summarize"), FakeLambdaContext())
+
+    assert summary["run_id"] == "run-from-event"
+    assert (summary["segments"], summary["segments_done"]) == (2, 2)
+    assert (summary["scanned"], summary["written"], summary["skipped"]) == (25, 25, 0)
+    target = scan_all(dynamodb, "target")
+    assert len(target) == 25
+    assert all(item["migrated"] == {"BOOL": True} for item in target)
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["ItemsScanned"] == 25
+    assert metrics["ItemsWritten"] == 25
+    assert metrics["ItemsSkipped"] == 0
+    assert metrics["WriteRetries"] == 0
+
+
+def test_segment_result_has_the_documented_shape(handler: ModuleType, dynamodb: DynamoDBClient) -> None:
+    put_items(dynamodb, "source", numbered_items(5))
+    handler.lambda_handler(load_event("plan"), FakeLambdaContext())
+
+    result = handler.lambda_handler(load_event("segment"), FakeLambdaContext())
+
+    assert set(result) == {
+        "done",
+        "last_evaluated_key",
+        "scanned",
+        "written",
+        "skipped",
+        "deleted",
+        "duplicates",
+        "consumed_rcu",
+        "consumed_wcu",
+        "retries",
+    }
+    json.dumps(result)  # Lambda must be able to serialise it
+
+
+def test_bad_plan_input_raises_invalid_input_and_writes_nothing(handler: ModuleType, dynamodb: DynamoDBClient) -> None:
+    event = {**load_event("plan"), "input": {"total_segments": 20_000}}
+
+    with pytest.raises(InvalidInput, match="between 1 and 10,000"):
+        handler.lambda_handler(event, FakeLambdaContext())
+    assert scan_all(dynamodb, STATE_TABLE) == []
+    assert scan_all(dynamodb, "target") == []
+
+
+def test_unknown_action_is_invalid_input(handler: ModuleType) -> None:
+    with pytest.raises(
+        InvalidInput, match="unknown action 'copy'; expected plan, segment, summarize or report_failure"
+    ):
+        handler.lambda_handler({"action": "copy"}, FakeLambdaContext())
+
+
+def test_report_failure_returns_the_final_error(handler: ModuleType, dynamodb: DynamoDBClient) -> None:
+    handler.lambda_handler(load_event("plan"), FakeLambdaContext())
+
+    report = handler.lambda_handler(load_event("report_failure"), FakeLambdaContext())
+
+    assert report["error"] == "MigrationFailed"
+    assert "States.ExceedToleratedFailureThreshold" in report["cause"]
+    assert "Copy segments done: 0 of 2." in report["cause"]
+
+
+def test_a_missing_setting_fails_the_cold_start(monkeypatch: pytest.MonkeyPatch, dynamodb: DynamoDBClient) -> None:
+    for name, value in WORKER_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("STATE_TABLE")
+    try:
+        with pytest.raises(ConfigurationError, match="environment variable STATE_TABLE is required"):
+            import_handler()
+    finally:
+        sys.modules.pop(HANDLER_MODULE, None)
