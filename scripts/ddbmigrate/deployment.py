@@ -44,7 +44,12 @@ def terraform_outputs(terraform_dir: Path) -> dict[str, Any]:
     if result.returncode != 0:
         raise DeploymentNotFoundError(f"terraform output failed in {terraform_dir}: {result.stderr.strip()}")
     raw: dict[str, dict[str, Any]] = json.loads(result.stdout)
-    return {name: value["value"] for name, value in raw.items()}
+    outputs = {name: value["value"] for name, value in raw.items()}
+    # A root module may expose the whole module as one object output instead of re-exporting each output.
+    wrapped = outputs.get("migration")
+    if isinstance(wrapped, dict):
+        outputs = {**wrapped, **outputs}
+    return outputs
 
 
 def resolve_state_machine_arn(state_machine: str) -> str:

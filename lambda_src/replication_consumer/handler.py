@@ -1,0 +1,133 @@
+"""Replication consumer Lambda: FIFO SQS -> target table, one item's events in order.
+
+`SqsFifoPartialProcessor(skip_group_on_error=True)`: a failing message stops its own message group (the item's
+later events stay in the queue behind it, in order) while the other groups of the batch go on. A message that
+keeps failing reaches the queue's maxReceiveCount and moves to the FIFO dead-letter queue; every failure is
+logged with its reason, message id, group, receive count and key, so the last log line before the move says
+why. Settings are read on the first invocation: TARGET_TABLE, SOURCE_TABLE, CUTOFF_TIMESTAMP, TRANSFORM_*,
+MAX_WRITE_ATTEMPTS, BACKOFF_BASE_MS, BACKOFF_CAP_MS, TIME_SAFETY_MARGIN_SECONDS. The target key schema comes
+from DescribeTable(TARGET_TABLE) once per container: the table itself is the only source that cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from migration_core.attribute_values import format_key
+from migration_core.config import read_client_config, write_client_config
+from migration_core.replication import ReplicationEvent, decode_message
+from migration_core.replication_io import ConsumerSettings, TargetApplier, read_key_schema
+from migration_core.transform import Transformer
+
+# A batch whose messages were all deferred (time) publishes nothing; that is expected.
+warnings.filterwarnings("ignore", "No application metrics to publish*")
+
+logger = Logger()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ddb-migrate")
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+
+class DeferredForTime(Exception):  # noqa: N818 - reads as what happened to the message
+    """The Lambda is about to time out; the message goes back to the queue unapplied, its group stays in order."""
+
+
+@cache
+def _runtime() -> tuple[ConsumerSettings, TargetApplier]:
+    """Built once per container, on the first invocation (not at import, so tests can set the environment)."""
+    settings = ConsumerSettings.from_environment(os.environ)
+    applier = TargetApplier(
+        # Botocore retries off for the calls that apply events: our RetryPolicy is the one budget, and counted.
+        boto3.client("dynamodb", config=write_client_config(1)),
+        target_table=settings.target_table,
+        source_table=settings.source_table,
+        key_schema=read_key_schema(boto3.client("dynamodb", config=read_client_config()), settings.target_table),
+        transformer=Transformer.from_environment(os.environ),
+        retry_policy=settings.retry_policy,
+    )
+    return settings, applier
+
+
+def _apply(record: SQSRecord, context: LambdaContext, settings: ConsumerSettings, applier: TargetApplier) -> None:
+    if context.get_remaining_time_in_millis() < settings.time_safety_margin_ms:
+        raise DeferredForTime("the Lambda is about to time out")
+    event = decode_message(record.body)
+    with logger.append_context_keys(
+        event_id=event.event_id,
+        event_name=event.event_name,
+        source_key=format_key(event.keys),
+        sequence_number=event.sequence_number,
+    ):
+        if settings.cutoff is not None and not settings.cutoff.admits(event):
+            metrics.add_metric(name="EventsDroppedBeforeCutoff", unit=MetricUnit.Count, value=1)
+            logger.info(
+                "event before the cutoff dropped: the target already holds its effect",
+                extra={
+                    "approximate_creation_time": str(event.approximate_creation_time),
+                    "cutoff": settings.cutoff.instant.isoformat(),
+                },
+            )
+            return
+        if event.oversize:
+            metrics.add_metric(name="OversizeMessages", unit=MetricUnit.Count, value=1)
+        outcome = applier.apply(event)
+        if outcome.retries:
+            metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=outcome.retries)
+        for warning in outcome.plan.warnings:
+            logger.warning(warning)
+        metrics.add_metric(name="EventsApplied", unit=MetricUnit.Count, value=1)
+        logger.debug(
+            "event applied",
+            extra={
+                "puts": len(outcome.plan.puts),
+                "deletes": [format_key(key) for key in outcome.plan.deletes],
+                "source_read": outcome.plan.source_read,
+                "source_found": outcome.plan.source_found,
+            },
+        )
+
+
+def _describe(event: ReplicationEvent) -> dict[str, Any]:
+    return {"event_id": event.event_id, "event_name": event.event_name, "source_key": format_key(event.keys)}
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    # Before any record: a bad environment fails the invocation once, not every message on its own.
+    settings, applier = _runtime()
+
+    def record_handler(record: SQSRecord) -> None:
+        with logger.append_context_keys(
+            message_id=record.message_id,
+            message_group_id=record.attributes.message_group_id,
+            receive_count=record.attributes.approximate_receive_count,
+        ):
+            try:
+                _apply(record, context, settings, applier)
+            except DeferredForTime:
+                logger.info("message deferred to the next delivery: the Lambda is about to time out")
+                raise
+            except Exception as exc:
+                metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
+                try:
+                    details = _describe(decode_message(record.body))
+                except Exception:  # the body itself may be what is broken
+                    details = {}
+                logger.exception(
+                    "replication event not applied; it is retried, then moved to the dead-letter queue",
+                    extra={"reason": f"{type(exc).__name__}: {exc}", **details},
+                )
+                raise
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
