@@ -6,6 +6,7 @@ it too. The error types are re-exported here because their names are what Step F
 
 from migration_core.errors import (
     ConfigurationError,
+    IncompleteRun,
     InvalidInput,
     InvalidItemError,
     MigrationError,
@@ -15,6 +16,7 @@ from migration_core.errors import (
 
 __all__ = [
     "ConfigurationError",
+    "IncompleteRun",
     "InvalidInput",
     "InvalidItemError",
     "MigrationError",

@@ -32,6 +32,9 @@ ELEMENT_OVERHEAD_BYTES = 1
 _T = TypeVar("_T")
 # Python's Decimal accepts underscores, "NaN" and surrounding blanks; DynamoDB accepts none of them.
 _NUMBER_SYNTAX = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_SET_TYPES = frozenset({"SS", "NS", "BS"})
+# The same syntax in parts (integer digits, fraction digits, exponent), for the fast size path.
+_NUMBER_PARTS = re.compile(r"[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
 
 
 def copy_item(item: Mapping[str, AttributeValue]) -> Item:
@@ -40,6 +43,16 @@ def copy_item(item: Mapping[str, AttributeValue]) -> Item:
 
 
 def copy_attribute_value(value: AttributeValue) -> AttributeValue:
+    if len(value) == 1:
+        # The one-type-key shape of every valid value, copied without the general loop below.
+        ((type_name, payload),) = value.items()
+        if type_name == "M":
+            return {"M": copy_item(payload)}
+        if type_name == "L":
+            return {"L": [copy_attribute_value(element) for element in payload]}
+        if type_name in _SET_TYPES:
+            return {type_name: list(payload)}
+        return {type_name: payload}  # str, bytes and bool are immutable
     copied: AttributeValue = {}
     for type_name, payload in value.items():
         if type_name == "M":
@@ -67,6 +80,16 @@ def item_from_json(data: Mapping[str, Any]) -> Item:
 
 def attribute_value_from_json(value: Any, path: str = "value") -> AttributeValue:
     """Decode one AttributeValue from JSON (base64 for B/BS) and check that it is well formed."""
+    decoded = _decode_value(value, path)
+    # One check of the whole decoded value: checking each nested level as it was decoded cost depth x size.
+    try:
+        _plain_value_size(decoded)
+    except _NotPlainError:
+        attribute_value_size(decoded, path)
+    return decoded
+
+
+def _decode_value(value: Any, path: str) -> AttributeValue:
     if not isinstance(value, Mapping) or len(value) != 1:
         raise ValueError(f"{path}: an AttributeValue is an object with exactly one type key, got {value!r}")
     ((type_name, payload),) = value.items()
@@ -80,14 +103,13 @@ def attribute_value_from_json(value: Any, path: str = "value") -> AttributeValue
     elif type_name == "L":
         if not isinstance(payload, list):
             raise ValueError(f"{path}: L must be a list of AttributeValues")
-        decoded = {"L": [attribute_value_from_json(v, f"{path}[{i}]") for i, v in enumerate(payload)]}
+        decoded = {"L": [_decode_value(v, f"{path}[{i}]") for i, v in enumerate(payload)]}
     elif type_name == "M":
         if not isinstance(payload, Mapping):
             raise ValueError(f"{path}: M must be an object of AttributeValues")
-        decoded = {"M": {str(k): attribute_value_from_json(v, f"{path}.{k}") for k, v in payload.items()}}
+        decoded = {"M": {str(k): _decode_value(v, f"{path}.{k}") for k, v in payload.items()}}
     else:
         decoded = {type_name: payload}
-    attribute_value_size(decoded, path)
     return decoded
 
 
@@ -109,6 +131,14 @@ def item_size(item: Mapping[str, AttributeValue]) -> int:
 
     Raises ``ValueError`` naming the attribute when a value is not a well-formed AttributeValue.
     """
+    # Every item the worker writes is measured (and so validated) once, which made this the worker's largest
+    # cost after botocore itself. The fast path handles the plain shapes; anything it is unsure about
+    # (including every invalid value) is measured again by the checked path, which names the bad attribute.
+    if type(item) is dict:
+        try:
+            return _plain_item_size(item)
+        except _NotPlainError:
+            pass
     return sum(len(name.encode()) + attribute_value_size(value, name) for name, value in item.items())
 
 
@@ -160,6 +190,9 @@ def number_size(text: str, path: str = "value") -> int:
     number-heavy items. The text must be a number DynamoDB accepts: at most 38 significant digits and a
     magnitude between 1E-130 and 1E+126.
     """
+    size = _plain_number_size(text) if type(text) is str else None
+    if size is not None:
+        return size
     if not _NUMBER_SYNTAX.fullmatch(text):
         raise ValueError(f"{path}: {text!r} is not a DynamoDB number")
     number = Decimal(text)
@@ -169,6 +202,79 @@ def number_size(text: str, path: str = "value") -> int:
     if digits and not MIN_NUMBER_EXPONENT <= number.adjusted() <= MAX_NUMBER_EXPONENT:
         raise ValueError(f"{path}: {text!r} is outside DynamoDB's number range (1E-130 to 1E+126)")
     return (max(len(digits), 1) + 1) // 2 + 1
+
+
+class _NotPlainError(Exception):
+    """The fast size path cannot vouch for a value; the checked path measures it (or says what is wrong)."""
+
+
+def _plain_number_size(text: str) -> int | None:
+    """``number_size`` of an ASCII number DynamoDB accepts, computed on the text; None when unsure."""
+    match = _NUMBER_PARTS.fullmatch(text) if text.isascii() else None
+    if match is None:
+        return None
+    integer, fraction, exponent = match.group(1), match.group(2) or "", match.group(3)
+    if not (integer or fraction):
+        return None
+    digits = integer + fraction
+    from_first = digits.lstrip("0")
+    significant = from_first.rstrip("0")
+    if len(significant) > MAX_NUMBER_DIGITS:
+        return None
+    if significant:
+        # Exponent of the first significant digit, as Decimal.adjusted() gives it.
+        adjusted = len(integer) - 1 - (len(digits) - len(from_first)) + (int(exponent) if exponent else 0)
+        if not MIN_NUMBER_EXPONENT <= adjusted <= MAX_NUMBER_EXPONENT:
+            return None
+    return (max(len(significant), 1) + 1) // 2 + 1
+
+
+def _plain_item_size(item: dict[str, Any]) -> int:
+    total = 0
+    for name, value in item.items():
+        total += (len(name) if name.isascii() else len(name.encode())) + _plain_value_size(value)
+    return total
+
+
+def _plain_value_size(value: Any) -> int:  # noqa: PLR0911, PLR0912 - one branch per type, as in the checked path
+    if type(value) is not dict or len(value) != 1:
+        raise _NotPlainError
+    ((type_name, payload),) = value.items()
+    kind = type(payload)
+    if type_name == "S" and kind is str:
+        return len(payload) if payload.isascii() else len(payload.encode())
+    if type_name == "N" and kind is str:
+        size = _plain_number_size(payload)
+        if size is not None:
+            return size
+    elif type_name == "M" and kind is dict:
+        total = CONTAINER_OVERHEAD_BYTES
+        for name, element in payload.items():
+            name_bytes = len(name) if name.isascii() else len(name.encode())
+            total += ELEMENT_OVERHEAD_BYTES + name_bytes + _plain_value_size(element)
+        return total
+    elif type_name == "L" and kind is list:
+        total = CONTAINER_OVERHEAD_BYTES
+        for element in payload:
+            total += ELEMENT_OVERHEAD_BYTES + _plain_value_size(element)
+        return total
+    elif type_name == "B" and kind is bytes:
+        return len(payload)
+    elif (type_name == "BOOL" and kind is bool) or (type_name == "NULL" and payload is True):
+        return 1
+    elif type_name == "SS" and kind is list and payload and all(type(e) is str for e in payload):
+        if len(set(payload)) == len(payload):
+            return sum(len(e) if e.isascii() else len(e.encode()) for e in payload)
+    elif type_name == "BS" and kind is list and payload and all(type(e) is bytes for e in payload):
+        if len(set(payload)) == len(payload):
+            return sum(len(e) for e in payload)
+    elif type_name == "NS":
+        # Duplicates are by numeric value (1 and 1.0), which the checked path compares exactly.
+        try:
+            return _set_size("NS", payload, "")
+        except ValueError:
+            raise _NotPlainError from None
+    raise _NotPlainError
 
 
 def _set_size(type_name: str, payload: Any, path: str) -> int:

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import reduce
 from typing import TYPE_CHECKING, Any, cast
 
 from migration_core.batch_writer import ParallelBatchWriter
 from migration_core.clock import Clock, utc_now
 from migration_core.config import WorkerConfig
-from migration_core.errors import InvalidInput, InvalidItemError, TransformError
+from migration_core.errors import IncompleteRun, InvalidInput, InvalidItemError, TransformError
 from migration_core.models import RunSpec, SegmentCounts, SegmentRequest, SegmentResult
 from migration_core.plan import parse_execution_input
 from migration_core.retry import RetryPolicy
-from migration_core.segment import CleanupPages, CopyPages, PageHandler, SegmentWorker, TimeBudget
+from migration_core.segment import CleanupPages, CopyPages, PageHandler, SegmentWorker, TimeBudget, VerifyPages
 from migration_core.state import SegmentRecord, StateStore
 from migration_core.tables import describe_table
 from migration_core.transform import Transformer
 from migration_core.types import Item
+from migration_core.verify import ItemReader, Verifier, VerifyCounts, verify_summary
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,6 +32,14 @@ PREFLIGHT_SAMPLE_SIZE = 25
 # Step Functions caps a Fail state's cause at 32,768 characters.
 MAX_CAUSE_CHARS = 32_768
 MAX_LISTED_FAILURES = 20
+# A verify run's output lists this many differing keys, within a character budget that keeps the execution
+# output far below Step Functions' 256 KiB.
+MAX_VERIFY_SAMPLE = 20
+MAX_VERIFY_SAMPLE_CHARS = 100_000
+DISTRIBUTED_EXTRA_NOTE = (
+    "a distributed verify reads the source side only; run `ddb-migrate verify` without --distributed "
+    "to look for extra target items"
+)
 
 
 class BackfillService:
@@ -44,6 +55,8 @@ class BackfillService:
         transformer_factory: Callable[[], Transformer] = Transformer.from_environment,
         clock: Clock = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         self._config = config
         self._client = client
@@ -52,6 +65,8 @@ class BackfillService:
         self._transformer_factory = transformer_factory
         self._clock = clock
         self._monotonic = monotonic
+        self._sleep = sleep
+        self._rng = rng or random.Random()
         self._state = StateStore(client, config.state_table, clock=clock)
         self._key_schemas: dict[str, dict[str, str]] = {}
         self._transformer: Transformer | None = None
@@ -74,7 +89,7 @@ class BackfillService:
             self._key_schemas[table.name] = table.key_schema
         self._preflight(run)
         self._state.create_run(run, source.item_count)
-        return {"run": run.to_event(), "segments": list(range(run.total_segments))}
+        return {"run": run.to_event(), "segments": self._segments(run)}
 
     def run_segment(self, request: SegmentRequest, remaining_ms: Callable[[], int]) -> SegmentResult:
         run = request.run
@@ -85,11 +100,23 @@ class BackfillService:
                 "the cleanup phase runs only for a run planned with a confirmed cleanup_destination_table "
                 "and never when source and target are the same table"
             )
+        # A verify run must never write, and a copy run's Map must not silently only read.
+        if (request.phase == "verify") != (run.mode == "verify"):
+            raise InvalidInput(
+                f"phase {request.phase!r} does not belong to a run in mode {run.mode!r}: the verify phase runs "
+                "only for mode verify, and a verify run has no other phase"
+            )
         budget = TimeBudget(
             remaining_ms, self._config.time_safety_margin_seconds, run.time_budget_seconds, self._monotonic
         )
         target_key_schema = self._key_schema(run.target_table)
-        pages = self._copy_pages(run) if request.phase == "copy" else self._cleanup_pages(run)
+        pages: PageHandler
+        if request.phase == "verify":
+            pages = self._verify_pages(run, request.segment)
+        elif request.phase == "copy":
+            pages = self._copy_pages(run)
+        else:
+            pages = self._cleanup_pages(run)
         with ParallelBatchWriter(
             self._write_client, run.target_table, target_key_schema, self._config.write_concurrency, self._retry_policy
         ) as writer:
@@ -108,6 +135,16 @@ class BackfillService:
         totals = _total(records)
         started_at = self._state.run_started_at(run.run_id)
         duration = 0.0 if started_at is None else max((self._clock() - started_at).total_seconds(), 0.0)
+        if run.mode == "verify":
+            summary = self._verify_summary(run, records, duration)
+            if not summary["sampled"]:
+                _require_complete(run, records, "verify")
+                self._state.record_verify(summary)
+            self._state.finish_run(run.run_id, "SUCCEEDED")
+            return summary
+        if run.cleanup:
+            _require_complete(run, records, "cleanup")
+        _require_complete(run, records, "copy")
         self._state.finish_run(run.run_id, "SUCCEEDED")
         return {
             "run_id": run.run_id,
@@ -159,6 +196,66 @@ class BackfillService:
             in_place=run.in_place,
         )
 
+    def _verify_pages(self, run: RunSpec, segment: int) -> VerifyPages:
+        source_schema = self._key_schema(run.source_table)
+        target_schema = self._key_schema(run.target_table)
+        verifier = Verifier(
+            transformer=self.transformer,
+            source_key_schema=source_schema,
+            target_key_schema=target_schema,
+            source_reader=ItemReader(self._client, run.source_table, source_schema, self._retry_policy),
+            target_reader=ItemReader(self._client, run.target_table, target_schema, self._retry_policy),
+        )
+        return VerifyPages(
+            source_table=run.source_table,
+            verifier=verifier,
+            settle_seconds=run.settle_seconds,
+            record_samples=lambda entries: self._state.add_verify_samples(run.run_id, segment, entries),
+            sleep=self._sleep,
+            monotonic=self._monotonic,
+        )
+
+    def _verify_summary(self, run: RunSpec, records: list[SegmentRecord], duration: float) -> dict[str, Any]:
+        verify_records = sorted((r for r in records if r.phase == "verify"), key=lambda r: r.segment)
+        totals = _total(verify_records)
+        counts = VerifyCounts(
+            source_items=totals.scanned,
+            checked=totals.matching + totals.missing + totals.different,
+            matching=totals.matching,
+            missing=totals.missing,
+            different=totals.different,
+            skipped=totals.skipped,
+            consumed_rcu=totals.consumed_rcu,
+            retries=totals.retries,
+        )
+        summary = verify_summary(
+            source_table=run.source_table,
+            target_table=run.target_table,
+            counts=counts,
+            extra=0,
+            extra_checked=False,
+            extra_check="off",
+            extra_note=DISTRIBUTED_EXTRA_NOTE,
+            sample_fraction=run.sample_fraction,
+            settle_seconds=run.settle_seconds,
+            resolved_by_settle=None,
+            not_rechecked=0,
+            sample=_verify_sample(verify_records),
+            distributed=True,
+            run_id=run.run_id,
+            duration_seconds=duration,
+        )
+        summary["segments"] = run.total_segments
+        summary["segments_checked"] = sum(1 for record in verify_records if record.done)
+        return summary
+
+    def _segments(self, run: RunSpec) -> list[int]:
+        if run.sample_fraction >= 1:
+            return list(range(run.total_segments))
+        # A sampled verify checks whole segments: each is a uniform slice of the key space.
+        count = max(1, round(run.total_segments * run.sample_fraction))
+        return sorted(self._rng.sample(range(run.total_segments), count))
+
     def _cleanup_pages(self, run: RunSpec) -> PageHandler:
         return CleanupPages(target_table=run.target_table, target_key_schema=self._key_schema(run.target_table))
 
@@ -179,3 +276,43 @@ class BackfillService:
 
 def _total(records: list[SegmentRecord]) -> SegmentCounts:
     return reduce(lambda total, record: total + record.counts, records, SegmentCounts())
+
+
+def _verify_sample(records: list[SegmentRecord]) -> list[dict[str, Any]]:
+    """Differing keys from the segment records: each key once (a redone page records its keys again)."""
+    sample: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    size = 0
+    for record in records:
+        for text in record.samples:
+            try:
+                entry = json.loads(text)
+            except json.JSONDecodeError:
+                continue
+            identity = json.dumps(entry.get("key"), sort_keys=True)
+            if identity in seen:
+                continue
+            if len(sample) >= MAX_VERIFY_SAMPLE or size + len(text) > MAX_VERIFY_SAMPLE_CHARS:
+                return sample
+            seen.add(identity)
+            size += len(text)
+            sample.append(entry)
+    return sample
+
+
+def _require_complete(run: RunSpec, records: Sequence[SegmentRecord], phase: str) -> None:
+    """Refuse to report success unless every segment of the phase recorded that it finished.
+
+    The orchestrator's own accounting is not trusted for this: a Map that tolerates failures, or an emulator
+    that ignores failed children, would otherwise turn a lost segment into a successful migration.
+    """
+    done = {record.segment for record in records if record.phase == phase and record.done}
+    missing = sorted(set(range(run.total_segments)) - done)
+    if missing:
+        listed = ", ".join(str(segment) for segment in missing[:MAX_LISTED_FAILURES])
+        more = f" and {len(missing) - MAX_LISTED_FAILURES} more" if len(missing) > MAX_LISTED_FAILURES else ""
+        raise IncompleteRun(
+            f"{len(missing)} of {run.total_segments} {phase} segments of run {run.run_id} did not finish "
+            f"(segments {listed}{more}); their items may be missing from {run.target_table}. "
+            "Redrive the execution to finish them, or start a new run."
+        )

@@ -34,6 +34,10 @@ class InvalidItemError(MigrationError, ValueError):
     """A transformed item cannot be written to the target table (key, type or size)."""
 
 
+class IncompleteRun(MigrationError, RuntimeError):  # noqa: N818 - Step Functions matches this exact name
+    """The orchestrator finished, but not every segment recorded that it completed."""
+
+
 class WriteRetriesExhausted(MigrationError, RuntimeError):  # noqa: N818 - Step Functions matches this exact name
     """DynamoDB kept refusing writes after the whole retry budget; the items were not written."""
 

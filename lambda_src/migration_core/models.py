@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, TypeGuard, cast
 
@@ -11,9 +11,12 @@ from migration_core.attribute_values import item_from_json, item_to_json
 from migration_core.errors import InvalidInput
 from migration_core.types import Item
 
-Phase = Literal["cleanup", "copy"]
-PHASES: tuple[Phase, ...] = ("cleanup", "copy")
-MODES = ("copy",)
+Phase = Literal["cleanup", "copy", "verify"]
+PHASES: tuple[Phase, ...] = ("cleanup", "copy", "verify")
+# A run's mode is also the phase of its main Map: "copy" writes the target, "verify" only reads both tables.
+MODES = ("copy", "verify")
+# Verify mode re-checks differing items after this many seconds at most (a Lambda sleeps meanwhile).
+MAX_SETTLE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class RunSpec:
     time_budget_seconds: float = 0
     # Scan Limit per page; None means DynamoDB's 1 MB pages. Smaller pages checkpoint more often.
     scan_page_size: int | None = None
+    # Verify mode: how long to let in-flight replication settle before re-checking differing items (0: never).
+    settle_seconds: float = 0
+    # Verify mode: the share of segments the plan picked (1.0: all of them).
+    sample_fraction: float = 1.0
 
     def to_event(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +62,14 @@ class RunSpec:
         scan_page_size = payload.get("scan_page_size")
         if scan_page_size is not None and (not _is_int(scan_page_size) or scan_page_size < 1):
             raise InvalidInput(f"run.scan_page_size must be a positive integer or null, got {scan_page_size!r}")
+        settle_seconds = payload.get("settle_seconds", 0)
+        if not _is_number(settle_seconds) or not 0 <= settle_seconds <= MAX_SETTLE_SECONDS:
+            raise InvalidInput(
+                f"run.settle_seconds must be a number in 0..{MAX_SETTLE_SECONDS}, got {settle_seconds!r}"
+            )
+        sample_fraction = payload.get("sample_fraction", 1.0)
+        if not _is_number(sample_fraction) or not 0 < sample_fraction <= 1:
+            raise InvalidInput(f"run.sample_fraction must be a number in (0, 1], got {sample_fraction!r}")
         flags = {name: payload.get(name, False) for name in ("cleanup", "in_place")}
         for name, value in flags.items():
             if not isinstance(value, bool):
@@ -69,6 +84,8 @@ class RunSpec:
             in_place=flags["in_place"],
             time_budget_seconds=budget,
             scan_page_size=scan_page_size,
+            settle_seconds=settle_seconds,
+            sample_fraction=sample_fraction,
         )
 
 
@@ -108,18 +125,41 @@ class SegmentCounts:
     consumed_rcu: float = 0.0
     consumed_wcu: float = 0.0
     retries: int = 0
+    # Verify phase: expected target items that match, have no target item, or differ.
+    matching: int = 0
+    missing: int = 0
+    different: int = 0
 
     def __add__(self, other: SegmentCounts) -> SegmentCounts:
         return SegmentCounts(**{name: getattr(self, name) + getattr(other, name) for name in COUNT_FIELDS})
 
-    def to_dict(self) -> dict[str, int | float]:
-        counts: dict[str, int | float] = asdict(self)
-        counts["consumed_rcu"] = round(self.consumed_rcu, 3)
-        counts["consumed_wcu"] = round(self.consumed_wcu, 3)
+    def to_dict(self, names: Sequence[str] | None = None) -> dict[str, int | float]:
+        """The counts named (by default those of the copy and cleanup phases), capacity rounded for reports."""
+        counts: dict[str, int | float] = {name: getattr(self, name) for name in names or COPY_COUNT_FIELDS}
+        for name in ("consumed_rcu", "consumed_wcu"):
+            if name in counts:
+                counts[name] = round(counts[name], 3)
         return counts
 
 
 COUNT_FIELDS = tuple(field.name for field in fields(SegmentCounts))
+COPY_COUNT_FIELDS = (
+    "scanned",
+    "written",
+    "skipped",
+    "deleted",
+    "duplicates",
+    "consumed_rcu",
+    "consumed_wcu",
+    "retries",
+)
+# scanned = source items read, skipped = source items the transform turned into nothing.
+VERIFY_COUNT_FIELDS = ("scanned", "skipped", "matching", "missing", "different", "consumed_rcu", "retries")
+PHASE_COUNT_FIELDS: dict[str, tuple[str, ...]] = {
+    "cleanup": COPY_COUNT_FIELDS,
+    "copy": COPY_COUNT_FIELDS,
+    "verify": VERIFY_COUNT_FIELDS,
+}
 
 
 @dataclass(frozen=True)
@@ -127,10 +167,11 @@ class SegmentResult:
     done: bool
     last_evaluated_key: Item | None
     counts: SegmentCounts
+    phase: Phase = "copy"
 
     def to_event(self) -> dict[str, Any]:
         lek = None if self.last_evaluated_key is None else item_to_json(self.last_evaluated_key)
-        return {"done": self.done, "last_evaluated_key": lek, **self.counts.to_dict()}
+        return {"done": self.done, "last_evaluated_key": lek, **self.counts.to_dict(PHASE_COUNT_FIELDS[self.phase])}
 
 
 def _is_int(value: object) -> TypeGuard[int]:

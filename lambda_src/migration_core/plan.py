@@ -8,7 +8,7 @@ from typing import Any
 
 from migration_core.config import WorkerConfig
 from migration_core.errors import InvalidInput
-from migration_core.models import MODES, RunSpec
+from migration_core.models import MAX_SETTLE_SECONDS, MODES, RunSpec
 
 EXECUTION_INPUT_FIELDS = frozenset(
     {
@@ -20,6 +20,8 @@ EXECUTION_INPUT_FIELDS = frozenset(
         "cleanup_destination_table",
         "confirm_cleanup",
         "mode",
+        "settle_seconds",
+        "sample_fraction",
     }
 )
 MAX_TOTAL_SEGMENTS = 10_000
@@ -73,6 +75,7 @@ def parse_execution_input(raw: Any, *, run_id: Any, config: WorkerConfig) -> Run
     mode = execution_input.get("mode", "copy")
     if mode not in MODES:
         raise InvalidInput(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    settle_seconds, sample_fraction = _verify_options(execution_input, mode)
 
     cleanup = execution_input.get("cleanup_destination_table", False)
     if not isinstance(cleanup, bool):
@@ -98,7 +101,37 @@ def parse_execution_input(raw: Any, *, run_id: Any, config: WorkerConfig) -> Run
         in_place=in_place,
         time_budget_seconds=time_budget,
         scan_page_size=scan_page_size,
+        settle_seconds=settle_seconds,
+        sample_fraction=sample_fraction,
     )
+
+
+def _verify_options(execution_input: Mapping[str, Any], mode: str) -> tuple[float, float]:
+    """settle_seconds and sample_fraction, which only a verify run accepts; a verify run refuses cleanup."""
+    if mode == "verify" and execution_input.get("cleanup_destination_table", False) is not False:
+        raise InvalidInput(
+            "cleanup_destination_table is refused with mode verify: a verify run only reads, and deleting the "
+            "target's items would make it compare against an empty table"
+        )
+    if mode != "verify":
+        given = sorted({"settle_seconds", "sample_fraction"} & execution_input.keys())
+        if given:
+            raise InvalidInput(f"{', '.join(given)} only apply to mode verify, not {mode}")
+        return 0, 1.0
+    settle_seconds = execution_input.get("settle_seconds", 0)
+    if not _is_finite_number(settle_seconds) or not 0 <= settle_seconds <= MAX_SETTLE_SECONDS:
+        raise InvalidInput(
+            f"settle_seconds must be a number from 0 to {MAX_SETTLE_SECONDS} (the worker sleeps that long before "
+            f"re-checking the differing items of a page), got {settle_seconds!r}"
+        )
+    sample_fraction = execution_input.get("sample_fraction", 1.0)
+    if not _is_finite_number(sample_fraction) or not 0 < sample_fraction <= 1:
+        raise InvalidInput(f"sample_fraction must be a number above 0 and at most 1, got {sample_fraction!r}")
+    return settle_seconds, sample_fraction
+
+
+def _is_finite_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
 
 
 def _configured_table(execution_input: Mapping[str, Any], field: str, configured: str) -> str:

@@ -2,15 +2,17 @@
 
 A page is the unit of progress: it is scanned, turned into write requests, validated as a whole, written,
 and only then checkpointed. The invocation stops only between pages, so a checkpoint always means "every
-item before this key is in the target", and a retry or redrive continues from there.
+item before this key is in the target", and a retry or redrive continues from there. The verify phase uses
+the same loop with pages that only read: a checkpoint then means "every item before this key is counted".
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from migration_core.attribute_values import format_key
@@ -21,6 +23,7 @@ from migration_core.models import SegmentCounts, SegmentRequest, SegmentResult
 from migration_core.state import StateStore
 from migration_core.transform import Transformer
 from migration_core.types import Item
+from migration_core.verify import Verifier, settle_counts
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -163,6 +166,63 @@ class CleanupPages:
         )
 
 
+class VerifyPages:
+    """Verify phase: classify the target items every source item of the page should have produced.
+
+    Differing items are re-checked once, ``settle_seconds`` after the page was classified, so that changes
+    still on their way through replication are not counted; the sleep happens only for pages that differ.
+    A re-check that finds a target item no source item produces any more counts it as ``different`` (this
+    phase has no extra count: it never scans the target). Up to a few differing keys per segment are kept
+    in the state table for the report.
+    """
+
+    def __init__(
+        self,
+        *,
+        source_table: str,
+        verifier: Verifier,
+        settle_seconds: float,
+        record_samples: Callable[[list[str]], None],
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source_table = source_table
+        self._verifier = verifier
+        self._settle_seconds = settle_seconds
+        self._record_samples = record_samples
+        self._sleep = sleep
+        self._monotonic = monotonic
+
+    @property
+    def table_name(self) -> str:
+        return self._source_table
+
+    @property
+    def projection(self) -> Sequence[str] | None:
+        return None
+
+    def process(self, items: list[Item], writer: ParallelBatchWriter) -> SegmentCounts:
+        checked_at = self._monotonic()
+        check = self._verifier.check_page(items)
+        counts, mismatches = check.counts, check.mismatches
+        if mismatches and self._settle_seconds > 0:
+            self._sleep(max(0.0, self._settle_seconds - (self._monotonic() - checked_at)))
+            recheck = self._verifier.recheck(mismatches)
+            counts, extra = settle_counts(counts, 0, recheck)
+            counts = replace(counts, checked=counts.checked + extra, different=counts.different + extra)
+            mismatches = recheck.remaining
+        self._record_samples([json.dumps(m.to_json(), separators=(",", ":"), ensure_ascii=False) for m in mismatches])
+        return SegmentCounts(
+            scanned=counts.source_items,
+            skipped=counts.skipped,
+            matching=counts.matching,
+            missing=counts.missing,
+            different=counts.different,
+            consumed_rcu=counts.consumed_rcu,
+            retries=counts.retries,
+        )
+
+
 class SegmentWorker:
     """Runs one invocation's share of a segment; see the module docstring for the guarantees."""
 
@@ -199,7 +259,7 @@ class SegmentWorker:
         run_id, phase, segment = request.run.run_id, request.phase, request.segment
         checkpoint = self._state.begin_segment(run_id, phase, segment)
         if checkpoint.done:
-            return SegmentResult(done=True, last_evaluated_key=None, counts=SegmentCounts())
+            return SegmentResult(done=True, last_evaluated_key=None, counts=SegmentCounts(), phase=phase)
         start_key = checkpoint.last_evaluated_key or request.start_key
 
         def scan(exclusive_start_key: Item | None) -> ScanPage:
@@ -220,13 +280,15 @@ class SegmentWorker:
                 self._state.save_page(run_id, phase, segment, counts, page.last_evaluated_key)
                 totals += counts
                 if page.last_evaluated_key is None:
-                    return SegmentResult(done=True, last_evaluated_key=None, counts=totals)
+                    return SegmentResult(done=True, last_evaluated_key=None, counts=totals, phase=phase)
                 now = self._monotonic()
                 longest_page_seconds = max(longest_page_seconds, now - page_started)
                 page_started = now
                 if budget.seconds_left() <= longest_page_seconds:
                     # A page read ahead is simply dropped: the checkpoint says where to continue.
-                    return SegmentResult(done=False, last_evaluated_key=page.last_evaluated_key, counts=totals)
+                    return SegmentResult(
+                        done=False, last_evaluated_key=page.last_evaluated_key, counts=totals, phase=phase
+                    )
                 page = next_page.result() if next_page is not None else scan(page.last_evaluated_key)
 
     def _scan(self, request: SegmentRequest, pages: PageHandler, exclusive_start_key: Item | None) -> ScanPage:

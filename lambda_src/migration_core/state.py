@@ -1,4 +1,4 @@
-"""The state table: one record per run and one per (run, phase, segment).
+"""The state table: one record per run, one per (run, phase, segment), and the last verify result.
 
 Segment records are the checkpoints that let a retried or redriven invocation continue where the last
 completed page ended, and the progress source of the CLI. Counts are added with ``ADD`` in the same
@@ -7,8 +7,9 @@ UpdateItem that moves the checkpoint, so a page is counted exactly when its chec
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from migration_core.attribute_values import dumps_item, loads_item
 from migration_core.clock import Clock, iso_timestamp, parse_iso_timestamp, utc_now
-from migration_core.models import COUNT_FIELDS, Phase, RunSpec, SegmentCounts
+from migration_core.models import PHASE_COUNT_FIELDS, Phase, RunSpec, SegmentCounts
 from migration_core.types import AttributeValue, Item
 
 if TYPE_CHECKING:
@@ -29,6 +30,14 @@ SEGMENT_SORT_KEY_PREFIX = "seg#"
 RETENTION = timedelta(days=30)
 # Keeps a long stack of error notes far below the 400 KB item limit.
 MAX_ERROR_CHARS = 4000
+# The last verify result: one record, overwritten by every complete (not sampled) verify.
+VERIFY_PARTITION_KEY = "verify"
+VERIFY_SORT_KEY = "last"
+# Differing keys kept per verify segment record; each entry is a compact JSON mismatch.
+MAX_SEGMENT_SAMPLES = 5
+MAX_SAMPLE_ENTRY_CHARS = 8000
+# The stored verify summary stays far below the 400 KB item limit; its sample is dropped first.
+MAX_VERIFY_SUMMARY_CHARS = 200_000
 
 
 def segment_sort_key(phase: Phase, segment: int) -> str:
@@ -48,6 +57,25 @@ class SegmentRecord:
     done: bool
     counts: SegmentCounts
     error: str | None
+    # Verify phase: JSON mismatches (see migration_core.verify.Mismatch.to_json).
+    samples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VerifyRecord:
+    """The last verify result, as cutover-check reads it."""
+
+    finished_at: datetime
+    clean: bool
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sampled(self) -> bool:
+        return bool(self.summary.get("sampled", False))
+
+    @property
+    def extra_checked(self) -> bool:
+        return bool(self.summary.get("extra_checked", False))
 
 
 class StateStore:
@@ -123,8 +151,71 @@ class StateStore:
         self._update(
             self._segment_key(run_id, phase, segment),
             set_values=set_values,
-            add_values={name: {"N": _number(getattr(counts, name))} for name in COUNT_FIELDS},
+            add_values={name: {"N": _number(getattr(counts, name))} for name in PHASE_COUNT_FIELDS[phase]},
             remove=["error"] if last_evaluated_key is not None else ["error", "last_evaluated_key"],
+        )
+
+    def add_verify_samples(self, run_id: str, segment: int, entries: Sequence[str]) -> None:
+        """Append differing keys to a verify segment's record until it holds about MAX_SEGMENT_SAMPLES.
+
+        Separate from the checkpoint: a sample is for people to look at, so losing one to a crash between the
+        two writes costs nothing, while the counts must move exactly with the checkpoint.
+        """
+        if not entries:
+            return
+        values: dict[str, AttributeValue] = {
+            ":new": {"L": [{"S": entry[:MAX_SAMPLE_ENTRY_CHARS]} for entry in entries[:MAX_SEGMENT_SAMPLES]]},
+            ":empty": {"L": []},
+            ":max": {"N": str(MAX_SEGMENT_SAMPLES)},
+        }
+        try:
+            self._client.update_item(
+                TableName=self._table_name,
+                Key=_typed(self._segment_key(run_id, "verify", segment)),
+                UpdateExpression="SET #s = list_append(if_not_exists(#s, :empty), :new)",
+                ConditionExpression="attribute_not_exists(#s) OR size(#s) < :max",
+                ExpressionAttributeNames={"#s": "verify_sample"},
+                ExpressionAttributeValues=_typed(values),
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def record_verify(self, summary: Mapping[str, Any]) -> None:
+        """Store a verify summary (see docs/ARCHITECTURE.md) as the last verify result."""
+        now = self._clock()
+        text = json.dumps(summary, separators=(",", ":"), ensure_ascii=False)
+        if len(text) > MAX_VERIFY_SUMMARY_CHARS:
+            text = json.dumps({**summary, "sample": []}, separators=(",", ":"), ensure_ascii=False)
+        item: Item = {
+            "pk": {"S": VERIFY_PARTITION_KEY},
+            "sk": {"S": VERIFY_SORT_KEY},
+            "finished_at": {"S": iso_timestamp(now)},
+            "clean": {"BOOL": bool(summary.get("clean"))},
+            "source_table": {"S": str(summary.get("source_table", ""))},
+            "target_table": {"S": str(summary.get("target_table", ""))},
+            "summary": {"S": text[:MAX_VERIFY_SUMMARY_CHARS]},
+            "expires_at": {"N": self._expiry(now)},
+        }
+        self._client.put_item(TableName=self._table_name, Item=_typed(item))
+
+    def last_verify(self) -> VerifyRecord | None:
+        response = self._client.get_item(
+            TableName=self._table_name,
+            Key=_typed({"pk": {"S": VERIFY_PARTITION_KEY}, "sk": {"S": VERIFY_SORT_KEY}}),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if item is None:
+            return None
+        try:
+            summary = json.loads(item.get("summary", {}).get("S", "{}"))
+        except json.JSONDecodeError:
+            summary = {}
+        return VerifyRecord(
+            finished_at=parse_iso_timestamp(item["finished_at"]["S"]),
+            clean=item.get("clean", {}).get("BOOL", False),
+            summary=summary if isinstance(summary, dict) else {},
         )
 
     def record_error(self, run_id: str, phase: Phase, segment: int, message: str) -> None:
@@ -213,6 +304,9 @@ def _segment_record(item: Mapping[str, Any]) -> SegmentRecord:
         consumed_rcu=float(number("consumed_rcu")),
         consumed_wcu=float(number("consumed_wcu")),
         retries=int(number("retries")),
+        matching=int(number("matching")),
+        missing=int(number("missing")),
+        different=int(number("different")),
     )
     return SegmentRecord(
         phase=item.get("phase", {}).get("S", ""),
@@ -220,6 +314,7 @@ def _segment_record(item: Mapping[str, Any]) -> SegmentRecord:
         done=item.get("done", {}).get("BOOL", False),
         counts=counts,
         error=item.get("error", {}).get("S"),
+        samples=tuple(entry["S"] for entry in item.get("verify_sample", {}).get("L", []) if "S" in entry),
     )
 
 

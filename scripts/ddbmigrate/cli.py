@@ -8,15 +8,41 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
 from ddbmigrate import runner
+from ddbmigrate.aws import client
+from ddbmigrate.cutover import CutoverPolicy, evaluate
+from ddbmigrate.deployed_transform import TransformUnavailableError, load_deployed_transform
 from ddbmigrate.deployment import Deployment, DeploymentNotFoundError, load_deployment
 from ddbmigrate.progress import read_progress
+from ddbmigrate.replication_ops import (
+    Clients,
+    MappingStateTimeoutError,
+    ReplicationResources,
+    cutover_snapshot,
+    read_status,
+    read_stream_failures,
+    redrive_dlq,
+    set_mapping_enabled,
+)
+from ddbmigrate.verify import (
+    EXTRA_CHECKS,
+    LocalVerify,
+    VerifyFailedError,
+    VerifySettings,
+    record_result,
+    render_report,
+    run_distributed,
+)
+from migration_core.errors import MigrationError
+from migration_core.models import MAX_SETTLE_SECONDS
 
 console = Console(stderr=False, highlight=False)
 
@@ -165,6 +191,346 @@ def status(
     if result.status in runner.TERMINAL_STATUSES:
         runner.render_summary(result, console)
         _finish(result, json_output)
+
+
+class CannotCheckError(click.ClickException):
+    """The check could not run; exit code 2 keeps it apart from "ran and found a problem" (1)."""
+
+    exit_code = 2
+
+
+json_option = click.option(
+    "--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON summary here."
+)
+
+
+@main.command()
+@with_deployment
+@click.option(
+    "--segments",
+    type=click.IntRange(1, 10_000),
+    help="Parallel Scan segments (default 8; with --distributed the module's default segment count).",
+)
+@click.option("--show", type=click.IntRange(0), default=10, show_default=True, help="Differing keys to print.")
+@json_option
+@click.option(
+    "--sample",
+    "sample_fraction",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=1.0,
+    help="Check a random share F (0 < F <= 1) of the source's scan segments: a quick look, not a verification "
+    "cutover-check accepts (it is not recorded).",
+)
+@click.option(
+    "--settle-seconds",
+    type=click.FloatRange(0),
+    default=5.0,
+    show_default=True,
+    help="Re-check differing items after this long (consistent reads) and report only what still differs, so "
+    "changes in flight through replication are not errors; 0 disables.",
+)
+@click.option(
+    "--extra-check",
+    type=click.Choice(EXTRA_CHECKS),
+    default="auto",
+    show_default=True,
+    help="How to find target items no source item produces: lookup (target key looked up in the source; needs "
+    "key-preserving transforms), key-set (target keys held in memory), off. auto: lookup when sound, else key-set.",
+)
+@click.option(
+    "--max-key-set",
+    type=click.IntRange(1),
+    default=2_000_000,
+    show_default=True,
+    help="Most target keys key-set holds in memory (each about 90 bytes plus the key's JSON, ~150 bytes typically).",
+)
+@click.option(
+    "--transform-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The custom transform module (TRANSFORM_MODULE) when the worker's code cannot be downloaded.",
+)
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Run the comparison in the backfill state machine (verify mode) instead of here; no extra-item search.",
+)
+def verify(
+    state_machine: str | None,
+    terraform_dir: Path | None,
+    segments: int | None,
+    show: int,
+    json_path: Path | None,
+    sample_fraction: float,
+    settle_seconds: float,
+    extra_check: Any,
+    max_key_set: int,
+    transform_file: Path | None,
+    distributed: bool,
+) -> None:
+    """Compare transform(source) with the target: matching, missing, different and extra items.
+
+    Exit status: 0 the tables match, 1 differences found, 2 the verification could not run.
+    """
+    deployment = _deployment(state_machine, terraform_dir)
+    settings = VerifySettings(
+        segments=segments or 8,
+        sample_fraction=sample_fraction,
+        settle_seconds=settle_seconds,
+        extra_check=extra_check,
+        max_key_set=max_key_set,
+    )
+    try:
+        if distributed:
+            if transform_file is not None or extra_check not in ("auto", "off"):
+                raise click.UsageError(
+                    "--distributed runs the deployment's transform in the worker and does not search for extra "
+                    "items; drop --transform-file and --extra-check"
+                )
+            if settle_seconds > MAX_SETTLE_SECONDS:
+                raise click.UsageError(f"--settle-seconds is at most {MAX_SETTLE_SECONDS} with --distributed")
+            summary = run_distributed(deployment, settings, segments or deployment.default_total_segments, console)
+            recorded = not summary["sampled"]
+        else:
+            transform = load_deployed_transform(
+                deployment.worker_function, deployment.worker_environment, transform_file
+            )
+            summary = LocalVerify(
+                source_table=deployment.source_table,
+                target_table=deployment.target_table,
+                transform=transform,
+                settings=settings,
+                console=console,
+            ).run()
+            recorded = record_result(deployment.state_table, summary, client("dynamodb"))
+    except (TransformUnavailableError, VerifyFailedError, MigrationError, BotoCoreError, ClientError) as error:
+        raise CannotCheckError(str(error)) from error
+    render_report(summary, console, show)
+    if recorded:
+        console.print(f"recorded as the last verify in {deployment.state_table} (cutover-check reads it)")
+    else:
+        console.print("a sampled verify is not recorded as the last verify")
+    _write_json(json_path, {**summary, "recorded": recorded})
+    sys.exit(0 if summary["clean"] else 1)
+
+
+@main.command("cutover-check")
+@with_deployment
+@click.option("--max-queue-depth", type=click.IntRange(0), default=0, show_default=True, help="Messages allowed.")
+@click.option("--max-message-age-seconds", type=click.FloatRange(0), default=60.0, show_default=True)
+@click.option("--max-iterator-age-seconds", type=click.FloatRange(0), default=60.0, show_default=True)
+@click.option("--max-verify-age-minutes", type=click.FloatRange(0), default=60.0, show_default=True)
+@click.option("--require-metrics", is_flag=True, help="Treat a CloudWatch metric without data as a blocker.")
+@json_option
+def cutover_check(
+    state_machine: str | None,
+    terraform_dir: Path | None,
+    max_queue_depth: int,
+    max_message_age_seconds: float,
+    max_iterator_age_seconds: float,
+    max_verify_age_minutes: float,
+    require_metrics: bool,
+    json_path: Path | None,
+) -> None:
+    """READY or NOT READY to switch the application to the target, with every reason.
+
+    Exit status: 0 READY, 1 NOT READY, 2 the check could not run.
+    """
+    deployment = _deployment(state_machine, terraform_dir)
+    policy = CutoverPolicy(
+        max_queue_depth=max_queue_depth,
+        max_message_age_seconds=max_message_age_seconds,
+        max_iterator_age_seconds=max_iterator_age_seconds,
+        max_verify_age_minutes=max_verify_age_minutes,
+        require_metrics=require_metrics,
+    )
+    now = datetime.now(UTC)
+    try:
+        snapshot = cutover_snapshot(deployment, _clients(), now)
+    except DeploymentNotFoundError as error:
+        raise click.UsageError(str(error)) from error
+    verdict = evaluate(snapshot, policy)
+    console.print("[bold green]READY[/]" if verdict.ready else "[bold red]NOT READY[/]")
+    markers = {"ok": "[green]ok[/]     ", "warning": "[yellow]warning[/]", "blocker": "[red]blocker[/]"}
+    for finding in verdict.findings:
+        console.print(f"  {markers[finding.severity]} {finding.check}: {finding.message}", soft_wrap=True)
+    _write_json(json_path, {"checked_at": now.isoformat(), **verdict.to_json()})
+    sys.exit(0 if verdict.ready else 1)
+
+
+@main.group()
+def replication() -> None:
+    """Live replication: status, pause and resume of the queue consumer, DLQ redrive."""
+
+
+@replication.command("status")
+@with_deployment
+@json_option
+def replication_status(state_machine: str | None, terraform_dir: Path | None, json_path: Path | None) -> None:
+    """Queue depth, oldest message, DLQ, stream failures, mapping states, stream lag and cutoff."""
+    resources = _replication_resources(state_machine, terraform_dir)
+    status = read_status(resources, _clients(), datetime.now(UTC))
+
+    def depth(value: Any) -> str:
+        return "not configured" if value is None else value.describe()
+
+    def seconds(value: float | None, what: str) -> str:
+        return f"unknown (no CloudWatch {what} datapoint in 5 minutes)" if value is None else f"{value:,.1f} s"
+
+    rows = [
+        ("queue", depth(status.queue)),
+        ("in flight", "-" if status.queue is None else f"{status.queue.in_flight:,}"),
+        ("oldest message age", seconds(status.oldest_message_age_seconds, "ApproximateAgeOfOldestMessage")),
+        ("dead-letter queue", depth(status.dlq)),
+        ("stream failure queue", depth(status.stream_failures)),
+        ("consumer mapping", status.consumer_mapping_state or "not configured"),
+        ("forwarder mapping", status.forwarder_mapping_state or "not configured"),
+        ("stream lag (IteratorAge)", seconds(status.iterator_age_seconds, "IteratorAge")),
+        ("cutoff", status.cutoff or "none"),
+    ]
+    for label, value in rows:
+        console.print(f"{label:<26} {value}", markup=False, soft_wrap=True)
+    _write_json(json_path, status.to_json())
+
+
+@replication.command("pause")
+@with_deployment
+@click.option("--wait-seconds", type=click.FloatRange(0), default=120.0, show_default=True)
+def replication_pause(state_machine: str | None, terraform_dir: Path | None, wait_seconds: float) -> None:
+    """Disable the queue consumer's mapping; changes keep accumulating in the queue (up to its retention)."""
+    _set_consumer(state_machine, terraform_dir, enabled=False, wait_seconds=wait_seconds)
+
+
+@replication.command("resume")
+@with_deployment
+@click.option("--wait-seconds", type=click.FloatRange(0), default=120.0, show_default=True)
+def replication_resume(state_machine: str | None, terraform_dir: Path | None, wait_seconds: float) -> None:
+    """Enable the queue consumer's mapping again."""
+    _set_consumer(state_machine, terraform_dir, enabled=True, wait_seconds=wait_seconds)
+
+
+STREAM_FAILURES_EXPLANATION = (
+    "These are Lambda invocation records of the stream forwarder's mapping. Each names a shard and a range of "
+    "sequence numbers whose change records were never forwarded to the queue; they carry no item data, so "
+    "there is nothing to redrive. DynamoDB Streams keeps records for 24 hours, after which the range cannot be "
+    "read again. The changes in those ranges are missing from the target until you repair it: run a new "
+    "backfill (`ddb-migrate run`, which copies the current source state; the live queue keeps newer changes "
+    "in order) or re-sync the affected keys, then check with `ddb-migrate verify`."
+)
+
+
+@replication.command("redrive")
+@with_deployment
+@click.option("--dry-run", is_flag=True, help="Only say what would be moved; every message stays in the DLQ.")
+@click.option("--max-messages", type=click.IntRange(1), help="Stop after this many DLQ messages.")
+@click.option(
+    "--stream-failures",
+    is_flag=True,
+    help="Report the stream failure queue (the forwarder mapping's on-failure records) instead of the DLQ.",
+)
+@click.option(
+    "--acknowledge",
+    is_flag=True,
+    help="With --stream-failures: delete the reported records (after you repaired the target).",
+)
+@json_option
+def replication_redrive(
+    state_machine: str | None,
+    terraform_dir: Path | None,
+    dry_run: bool,
+    max_messages: int | None,
+    stream_failures: bool,
+    acknowledge: bool,
+    json_path: Path | None,
+) -> None:
+    """Move DLQ messages back to the replication queue as "re-read the source" messages (never verbatim)."""
+    resources = _replication_resources(state_machine, terraform_dir)
+    clients = _clients()
+    if stream_failures:
+        if resources.stream_failure_queue_url is None:
+            raise click.UsageError("the stream failure queue is not configured (stream_failure_queue_url is null)")
+        failures = read_stream_failures(
+            clients.sqs, resources.stream_failure_queue_url, acknowledge=acknowledge, now=datetime.now(UTC)
+        )
+        console.print(f"{len(failures)} stream failure record(s) in {resources.stream_failure_queue_url}")
+        for failure in failures:
+            if failure.unparsed is not None:
+                console.print(
+                    f"  {failure.message_id}: not an invocation record: {failure.unparsed[:200]}",
+                    markup=False,
+                    soft_wrap=True,
+                )
+                continue
+            expired = {True: "EXPIRED from the stream", False: "still in the stream", None: "retention unknown"}
+            console.print(
+                f"  shard {failure.shard_id}, sequence {failure.start_sequence_number}..{failure.end_sequence_number}"
+                f" ({failure.batch_size} record(s), {failure.first_arrival} .. {failure.last_arrival}, "
+                f"{failure.condition}): {expired[failure.expired]}",
+                soft_wrap=True,
+            )
+        if failures:
+            console.print(STREAM_FAILURES_EXPLANATION)
+            console.print("deleted from the queue (--acknowledge)" if acknowledge else "left in the queue")
+        _write_json(
+            json_path,
+            {"stream_failures": [failure.to_json() for failure in failures], "acknowledged": acknowledge},
+        )
+        return
+    if resources.dlq_url is None or resources.queue_url is None:
+        raise click.UsageError("the replication queue or its DLQ is not configured (Terraform outputs are null)")
+    report = redrive_dlq(
+        clients.sqs,
+        dlq_url=resources.dlq_url,
+        queue_url=resources.queue_url,
+        dry_run=dry_run,
+        max_messages=max_messages,
+    )
+    if dry_run:
+        console.print(f"dry run: {report.would_move} message(s) would be sent back as resync messages")
+    else:
+        console.print(f"moved {report.moved} message(s) back to the queue as resync messages")
+    for message_id, reason in report.refused:
+        console.print(f"  left in the DLQ {message_id}: {reason}", markup=False, soft_wrap=True)
+    _write_json(json_path, report.to_json())
+    if report.refused:
+        sys.exit(1)
+
+
+def _replication_resources(state_machine: str | None, terraform_dir: Path | None) -> ReplicationResources:
+    try:
+        return ReplicationResources.from_deployment(_deployment(state_machine, terraform_dir))
+    except DeploymentNotFoundError as error:
+        raise click.UsageError(str(error)) from error
+
+
+def _set_consumer(state_machine: str | None, terraform_dir: Path | None, *, enabled: bool, wait_seconds: float) -> None:
+    resources = _replication_resources(state_machine, terraform_dir)
+    if resources.consumer_mapping_uuid is None:
+        raise click.UsageError("the consumer mapping is not configured (consumer_event_source_mapping_uuid is null)")
+    try:
+        set_mapping_enabled(
+            client("lambda"),
+            resources.consumer_mapping_uuid,
+            enabled,
+            on_state=lambda state: console.print(f"consumer mapping {resources.consumer_mapping_uuid}: {state}"),
+            timeout_seconds=wait_seconds,
+        )
+    except MappingStateTimeoutError as error:
+        _fail(str(error))
+
+
+def _clients() -> Clients:
+    return Clients(
+        sqs=client("sqs"), lambda_=client("lambda"), cloudwatch=client("cloudwatch"), dynamodb=client("dynamodb")
+    )
+
+
+def _write_json(path: Path | None, document: dict[str, Any]) -> None:
+    if path is not None:
+        path.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
+
+
+def _fail(message: str) -> NoReturn:
+    raise CannotCheckError(message)
 
 
 @main.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,11 @@ class Deployment:
     state_table: str
     default_total_segments: int
     outputs: dict[str, Any]
+    # The worker Lambda's environment: verify builds the deployment's transform from TRANSFORM_STEPS/MODULE.
+    worker_environment: dict[str, str] = field(default_factory=dict)
 
     def output(self, name: str) -> Any:
+        """A Terraform output; None when the feature behind it is disabled (the module outputs null)."""
         if name not in self.outputs:
             raise DeploymentNotFoundError(
                 f"Terraform output {name!r} is not available; pass --terraform-dir of a root module "
@@ -92,4 +95,5 @@ def load_deployment(state_machine: str | None, terraform_dir: Path | None) -> De
         state_table=env["STATE_TABLE"],
         default_total_segments=int(env.get("DEFAULT_TOTAL_SEGMENTS", "16")),
         outputs=outputs,
+        worker_environment=dict(env),
     )

@@ -36,7 +36,14 @@ def assert_nothing_written(client: DynamoDBClient) -> None:
         ({"target_table": "prod"}, "target_table 'prod' is not the table this deployment migrates"),
         ({"time_budget_seconds": -1}, "time_budget_seconds must be >= 0"),
         ({"time_budget_seconds": "60"}, "time_budget_seconds must be a number"),
-        ({"mode": "swap"}, "mode must be one of copy, got 'swap'"),
+        ({"mode": "swap"}, "mode must be one of copy, verify, got 'swap'"),
+        (
+            {"mode": "verify", "cleanup_destination_table": True},
+            "cleanup_destination_table is refused with mode verify",
+        ),
+        ({"settle_seconds": 5}, "settle_seconds only apply to mode verify, not copy"),
+        ({"mode": "verify", "settle_seconds": 61}, "settle_seconds must be a number from 0 to 60"),
+        ({"mode": "verify", "sample_fraction": 0}, "sample_fraction must be a number above 0 and at most 1"),
         ({"cleanup_destination_table": "yes"}, "cleanup_destination_table must be true or false"),
         ({"cleanup_destination_table": True}, 'confirm by also passing "confirm_cleanup": "target"'),
         ({"cleanup_destination_table": True, "confirm_cleanup": "source"}, "deletes every item of 'target'"),
@@ -162,6 +169,8 @@ def test_plan_normalises_the_input_and_writes_the_run_record(
             "in_place": False,
             "time_budget_seconds": 120,
             "scan_page_size": None,
+            "settle_seconds": 0,
+            "sample_fraction": 1.0,
         },
         "segments": [0, 1, 2, 3, 4],
     }
@@ -199,7 +208,7 @@ def test_defaults_come_from_the_environment_and_a_retried_plan_keeps_the_first_r
     [
         ({"run": None, "phase": "copy", "segment": 0}, "'run' must be the object the plan step returned"),
         ({"phase": "copy", "segment": 0, "run": {"run_id": "r", "source_table": "source"}}, "run.target_table"),
-        ({"phase": "delete", "segment": 0}, "phase must be one of cleanup, copy, got 'delete'"),
+        ({"phase": "delete", "segment": 0}, "phase must be one of cleanup, copy, verify, got 'delete'"),
         ({"phase": "copy", "segment": 4}, r"segment must be an integer in 0\.\.3, got 4"),
         ({"phase": "copy", "segment": "1"}, "segment must be an integer"),
         ({"phase": "copy", "segment": 0, "start_key": {"pk": "plain"}}, "start_key is not a DynamoDB key"),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from migration_core.errors import InvalidItemError
+from migration_core.errors import IncompleteRun, InvalidItemError
 from migration_core.models import RunSpec, SegmentRequest
 from migration_core.types import Item
 from tests.unit.conftest import STATE_TABLE, make_service, numbered_items, put_items
@@ -77,6 +77,25 @@ def test_summarize_sums_every_segment_record(dynamodb: DynamoDBClient, backfill_
     assert consumed_wcu > 0
     assert run_record(dynamodb)["status"] == {"S": "SUCCEEDED"}
     assert run_record(dynamodb)["finished_at"] == {"S": "2024-05-01T12:00:08.000Z"}
+
+
+def test_summarize_refuses_success_when_a_segment_never_finished(
+    dynamodb: DynamoDBClient, backfill_tables: tuple[str, str, str]
+) -> None:
+    put_items(dynamodb, "source", numbered_items(40))
+    service = make_service(dynamodb, scan_page_limit=6)
+    run = RunSpec.from_event(service.plan({"total_segments": 4}, "run-1")["run"])
+    for segment in (0, 1, 3):
+        result = service.run_segment(
+            SegmentRequest(run=run, phase="copy", segment=segment, start_key=None), lambda: 900_000
+        )
+        while not result.done:
+            request = SegmentRequest(run=run, phase="copy", segment=segment, start_key=result.last_evaluated_key)
+            result = service.run_segment(request, lambda: 900_000)
+
+    with pytest.raises(IncompleteRun, match=r"1 of 4 copy segments of run run-1 did not finish \(segments 2\)"):
+        service.summarize(run)
+    assert "status" not in run_record(dynamodb) or run_record(dynamodb)["status"] != {"S": "SUCCEEDED"}
 
 
 def test_report_failure_lists_failed_segments_with_their_errors_and_counts(

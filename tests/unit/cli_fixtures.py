@@ -1,0 +1,199 @@
+"""A deployed migration in moto for the CLI tests: tables, worker Lambda, state machine, replication resources.
+
+The CLI finds a deployment through ``terraform output -json``; the tests put a stand-in ``terraform`` first on
+PATH that prints the outputs a root module would have, so the CLI's own discovery code runs unchanged.
+Mappings are created disabled unless a test needs them enabled: moto invokes a mapped function (in Docker) as
+soon as a message or stream record arrives, and these functions exist only to be mapped.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from click.testing import CliRunner, Result
+from moto import mock_aws
+
+from ddbmigrate.aws import client
+from ddbmigrate.cli import main
+
+REGION = "us-east-1"
+SOURCE = "source"
+TARGET = "target"
+STATE = "migration-state"
+
+
+@dataclass
+class Deployed:
+    outputs: dict[str, Any]
+    terraform_dir: Path
+
+    def output(self, name: str) -> Any:
+        return self.outputs[name]
+
+    def invoke(self, *args: str) -> Result:
+        return CliRunner().invoke(main, [*args, "--terraform-dir", str(self.terraform_dir)], catch_exceptions=False)
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    client.cache_clear()
+    with mock_aws():
+        yield
+    client.cache_clear()
+
+
+def dummy_zip(files: Mapping[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def lambda_handler(event, context):\n    return event\n")
+        for name, text in (files or {}).items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def create_table(name: str, key_schema: Mapping[str, str], *, stream: bool = False) -> None:
+    arguments: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": [
+            {"AttributeName": attribute, "KeyType": "HASH" if index == 0 else "RANGE"}
+            for index, attribute in enumerate(key_schema)
+        ],
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": t} for a, t in key_schema.items()],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if stream:
+        arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    boto3.client("dynamodb", region_name=REGION).create_table(**arguments)
+
+
+def put_items(table: str, items: Sequence[Mapping[str, Any]]) -> None:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    for item in items:
+        dynamodb.put_item(TableName=table, Item=dict(item))
+
+
+def deploy(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    source_keys: Mapping[str, str] | None = None,
+    target_keys: Mapping[str, str] | None = None,
+    transform_steps: Sequence[Mapping[str, Any]] = (),
+    transform_module: str | None = None,
+    worker_files: Mapping[str, str] | None = None,
+    replication: bool = False,
+    mappings_enabled: bool = False,
+) -> Deployed:
+    """Everything ``ddb-migrate`` discovers, inside the active moto mock."""
+    source_schema = source_keys or {"pk": "S", "sk": "N"}
+    create_table(SOURCE, source_schema, stream=replication)
+    create_table(TARGET, target_keys or source_schema)
+    create_table(STATE, {"pk": "S", "sk": "S"})
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName="ddb-migrate", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )["Role"]["Arn"]
+    environment = {"SOURCE_TABLE": SOURCE, "TARGET_TABLE": TARGET, "STATE_TABLE": STATE, "DEFAULT_TOTAL_SEGMENTS": "4"}
+    if transform_steps:
+        environment["TRANSFORM_STEPS"] = json.dumps(list(transform_steps))
+    if transform_module:
+        environment["TRANSFORM_MODULE"] = transform_module
+    lambda_client = boto3.client("lambda", region_name=REGION)
+    worker = create_function("worker", role, environment, worker_files)
+    definition = {
+        "StartAt": "Plan",
+        "States": {
+            "Plan": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": worker, "Payload": {"action": "plan"}},
+                "End": True,
+            }
+        },
+    }
+    machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name="ddb-migrate", definition=json.dumps(definition), roleArn=role
+    )["stateMachineArn"]
+    outputs: dict[str, Any] = {
+        "state_machine_arn": machine,
+        "state_table_name": STATE,
+        "source_table_name": SOURCE,
+        "target_table_name": TARGET,
+        "worker_function_name": "worker",
+    }
+    if replication:
+        sqs = boto3.client("sqs", region_name=REGION)
+        dlq_url = sqs.create_queue(QueueName="replication-dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_url = sqs.create_queue(
+            QueueName="replication.fifo",
+            Attributes={
+                "FifoQueue": "true",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}),
+            },
+        )["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        failures_url = sqs.create_queue(QueueName="stream-failures")["QueueUrl"]
+        consumer = create_function("consumer", role, {})
+        forwarder = create_function("forwarder", role, {})
+        stream_arn = boto3.client("dynamodb", region_name=REGION).describe_table(TableName=SOURCE)["Table"][
+            "LatestStreamArn"
+        ]
+        consumer_mapping = lambda_client.create_event_source_mapping(
+            EventSourceArn=queue_arn, FunctionName=consumer, Enabled=mappings_enabled
+        )["UUID"]
+        forwarder_mapping = lambda_client.create_event_source_mapping(
+            EventSourceArn=stream_arn, FunctionName=forwarder, StartingPosition="TRIM_HORIZON", Enabled=mappings_enabled
+        )["UUID"]
+        outputs |= {
+            "replication_queue_url": queue_url,
+            "replication_queue_arn": queue_arn,
+            "replication_dlq_url": dlq_url,
+            "replication_dlq_arn": dlq_arn,
+            "stream_failure_queue_url": failures_url,
+            "consumer_event_source_mapping_uuid": consumer_mapping,
+            "forwarder_event_source_mapping_uuid": forwarder_mapping,
+            "forwarder_function_name": "forwarder",
+            "consumer_function_name": "consumer",
+            "replication_cutoff_timestamp": "2024-05-01T12:00:00Z",
+        }
+    return Deployed(outputs, fake_terraform(tmp_path, monkeypatch, outputs))
+
+
+def create_function(
+    name: str, role: str, environment: Mapping[str, str], files: Mapping[str, str] | None = None
+) -> str:
+    arguments: dict[str, Any] = {
+        "FunctionName": name,
+        "Runtime": "python3.12",
+        "Role": role,
+        "Handler": "handler.lambda_handler",
+        "Code": {"ZipFile": dummy_zip(files)},
+    }
+    if environment:
+        arguments["Environment"] = {"Variables": dict(environment)}
+    return str(boto3.client("lambda", region_name=REGION).create_function(**arguments)["FunctionArn"])
+
+
+def fake_terraform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outputs: Mapping[str, Any]) -> Path:
+    """A ``terraform`` on PATH whose ``output -json`` prints these outputs; returns the "root module" dir."""
+    root = tmp_path / "root-module"
+    root.mkdir(exist_ok=True)
+    document = {name: {"value": value, "type": "string", "sensitive": False} for name, value in outputs.items()}
+    (tmp_path / "outputs.json").write_text(json.dumps(document), encoding="utf-8")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "terraform"
+    script.write_text(f"#!/bin/sh\ncat '{tmp_path / 'outputs.json'}'\n", encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    return root

@@ -1,0 +1,275 @@
+"""``ddb-migrate replication status|pause|resume|redrive`` on moto."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from ddbmigrate.replication_ops import MappingStateTimeoutError, set_mapping_enabled
+from migration_core.replication import decode_message, encode_stream_record
+from tests.unit.cli_fixtures import (
+    REGION,
+    Deployed,
+    aws,  # noqa: F401 - a fixture
+    deploy,
+)
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/source/stream/2024-01-01T00:00:00.000"
+
+
+def stream_record(index: int, value: str) -> dict[str, Any]:
+    key = {"pk": {"S": f"k{index}"}, "sk": {"N": "1"}}
+    return {
+        "eventID": f"event-{index}",
+        "eventName": "MODIFY",
+        "eventSourceARN": STREAM_ARN,
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1767268800,
+            "Keys": key,
+            "NewImage": {**key, "v": {"S": value}},
+            "OldImage": {**key, "v": {"S": "older"}},
+            "SequenceNumber": f"{100 + index}",
+            "SizeBytes": 50,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+    }
+
+
+def dead_letter(deployed: Deployed, index: int, value: str = "stale") -> str:
+    """Put a replication message into the DLQ, as SQS does after maxReceiveCount failed receives."""
+    message = encode_stream_record(stream_record(index, value))
+    boto3.client("sqs", region_name=REGION).send_message(
+        QueueUrl=deployed.output("replication_dlq_url"),
+        MessageBody=message.body,
+        MessageGroupId=message.group_id,
+        MessageDeduplicationId=message.deduplication_id,
+    )
+    return message.group_id
+
+
+def drain(url: str) -> list[dict[str, Any]]:
+    sqs: Any = boto3.client("sqs", region_name=REGION)
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], VisibilityTimeout=600
+        ).get("Messages", [])
+        if not batch:
+            return messages
+        messages.extend(batch)
+
+
+def depth(url: str) -> int:
+    attributes = boto3.client("sqs", region_name=REGION).get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def mapping_state(deployed: Deployed) -> str:
+    uuid = deployed.output("consumer_event_source_mapping_uuid")
+    return str(boto3.client("lambda", region_name=REGION).get_event_source_mapping(UUID=uuid)["State"])
+
+
+def test_pause_and_resume_flip_the_consumer_mapping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deployed = deploy(tmp_path, monkeypatch, replication=True, mappings_enabled=True)
+
+    paused = deployed.invoke("replication", "pause")
+    assert paused.exit_code == 0, paused.output
+    assert mapping_state(deployed) == "Disabled"
+    assert paused.output.strip().endswith(": Disabled")
+
+    resumed = deployed.invoke("replication", "resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert mapping_state(deployed) == "Enabled"
+    assert resumed.output.strip().endswith(": Enabled")
+
+
+def test_status_shows_every_part_of_replication(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deployed = deploy(tmp_path, monkeypatch, replication=True)
+    dead_letter(deployed, 1)
+    report = tmp_path / "status.json"
+
+    result = deployed.invoke("replication", "status", "--json", str(report))
+
+    assert result.exit_code == 0, result.output
+    status = json.loads(report.read_text(encoding="utf-8"))
+    assert status == {
+        "queue": {"visible": 0, "in_flight": 0, "delayed": 0},
+        "oldest_message_age_seconds": None,
+        "dlq": {"visible": 1, "in_flight": 0, "delayed": 0},
+        "stream_failures": {"visible": 0, "in_flight": 0, "delayed": 0},
+        "consumer_mapping_state": "Disabled",
+        "forwarder_mapping_state": "Disabled",
+        "iterator_age_seconds": None,
+        "cutoff": "2024-05-01T12:00:00Z",
+    }
+    assert "unknown (no CloudWatch ApproximateAgeOfOldestMessage datapoint" in result.output
+
+
+def test_replication_commands_need_the_terraform_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deployed = deploy(tmp_path, monkeypatch, replication=False)
+
+    result = deployed.invoke("replication", "status")
+
+    assert result.exit_code == 2
+    assert "replication resources come from Terraform outputs" in result.output
+
+
+def test_redrive_sends_resync_messages_in_the_same_group_and_empties_the_dlq(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployed = deploy(tmp_path, monkeypatch, replication=True)
+    groups = {dead_letter(deployed, index) for index in range(12)}
+    report = tmp_path / "redrive.json"
+
+    result = deployed.invoke("replication", "redrive", "--json", str(report))
+
+    assert result.exit_code == 0, result.output
+    assert "moved 12 message(s)" in result.output
+    assert json.loads(report.read_text(encoding="utf-8"))["moved"] == 12
+    assert depth(deployed.output("replication_dlq_url")) == 0
+    moved = drain(deployed.output("replication_queue_url"))
+    assert len(moved) == 12
+    assert {message["Attributes"]["MessageGroupId"] for message in moved} == groups
+    for message in moved:
+        event = decode_message(message["Body"])
+        assert event.reread, "a replayed message re-reads the source instead of applying its stale image"
+        assert event.new_image is None
+        assert event.old_image is not None, "the old image still tells which target keys to clean up"
+        assert message["Attributes"]["MessageDeduplicationId"] != event.event_id
+
+
+def test_a_dry_run_moves_nothing_and_unknown_messages_stay_in_the_dlq(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployed = deploy(tmp_path, monkeypatch, replication=True)
+    dlq = deployed.output("replication_dlq_url")
+    dead_letter(deployed, 1)
+    dead_letter(deployed, 2)
+    boto3.client("sqs", region_name=REGION).send_message(
+        QueueUrl=dlq, MessageBody="not json", MessageGroupId="odd", MessageDeduplicationId="odd"
+    )
+
+    dry = deployed.invoke("replication", "redrive", "--dry-run")
+    assert dry.exit_code == 1
+    assert "dry run: 2 message(s) would be sent back" in dry.output
+    assert depth(dlq) == 3
+    assert len(drain(dlq)) == 3, "every message is visible again after the dry run"
+
+
+def test_redrive_leaves_refused_messages_visible_and_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deployed = deploy(tmp_path, monkeypatch, replication=True)
+    dlq = deployed.output("replication_dlq_url")
+    dead_letter(deployed, 1)
+    boto3.client("sqs", region_name=REGION).send_message(
+        QueueUrl=dlq, MessageBody="not json", MessageGroupId="odd", MessageDeduplicationId="odd"
+    )
+
+    result = deployed.invoke("replication", "redrive")
+
+    assert result.exit_code == 1
+    assert "moved 1 message(s)" in result.output
+    assert "left in the DLQ" in result.output
+    assert "message body is not JSON" in result.output
+    [left] = drain(dlq)
+    assert left["Body"] == "not json"
+
+
+def invocation_record(shard: str, start: str, end: str, arrival: datetime) -> str:
+    stamp = arrival.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return json.dumps(
+        {
+            "requestContext": {"requestId": "r", "functionArn": "arn:f", "condition": "RetryAttemptsExhausted"},
+            "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": stamp,
+            "DDBStreamBatchInfo": {
+                "shardId": shard,
+                "startSequenceNumber": start,
+                "endSequenceNumber": end,
+                "approximateArrivalOfFirstRecord": stamp,
+                "approximateArrivalOfLastRecord": stamp,
+                "batchSize": 3,
+                "streamArn": STREAM_ARN,
+            },
+        }
+    )
+
+
+def test_stream_failures_are_reported_with_their_ranges_and_kept_until_acknowledged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployed = deploy(tmp_path, monkeypatch, replication=True)
+    url = deployed.output("stream_failure_queue_url")
+    sqs = boto3.client("sqs", region_name=REGION)
+    now = datetime.now(UTC)
+    sqs.send_message(QueueUrl=url, MessageBody=invocation_record("shard-old", "100", "102", now - timedelta(days=2)))
+    sqs.send_message(QueueUrl=url, MessageBody=invocation_record("shard-new", "200", "202", now - timedelta(hours=1)))
+    report = tmp_path / "failures.json"
+
+    result = deployed.invoke("replication", "redrive", "--stream-failures", "--json", str(report))
+
+    assert result.exit_code == 0, result.output
+    assert "2 stream failure record(s)" in result.output
+    assert "shard shard-old, sequence 100..102 (3 record(s)" in result.output
+    assert "EXPIRED from the stream" in result.output
+    assert "still in the stream" in result.output
+    assert "carry no item data" in result.output
+    assert "left in the queue" in result.output
+    failures = json.loads(report.read_text(encoding="utf-8"))["stream_failures"]
+    assert {(f["shard_id"], f["expired"]) for f in failures} == {("shard-old", True), ("shard-new", False)}
+    assert depth(url) == 2
+
+    acknowledged = deployed.invoke("replication", "redrive", "--stream-failures", "--acknowledge")
+    assert acknowledged.exit_code == 0
+    assert depth(url) == 0
+
+
+class TransitioningMappings:
+    """A Lambda client whose mapping refuses the first update and then passes through a transitional state."""
+
+    def __init__(self, states: list[str]) -> None:
+        self.states = states
+        self.updates: list[bool] = []
+
+    def update_event_source_mapping(self, *, UUID: str, Enabled: bool) -> None:  # noqa: N803 - boto3's names
+        self.updates.append(Enabled)
+        if len(self.updates) == 1:
+            raise ClientError({"Error": {"Code": "ResourceInUseException", "Message": "busy"}}, "Update")
+
+    def get_event_source_mapping(self, *, UUID: str) -> dict[str, str]:  # noqa: N803 - boto3's names
+        return {"State": self.states.pop(0) if len(self.states) > 1 else self.states[0]}
+
+
+def test_pausing_waits_through_transitional_states_and_retries_a_busy_mapping() -> None:
+    lambda_client = TransitioningMappings(["Updating", "Disabling", "Disabling", "Disabled"])
+    seen: list[str] = []
+
+    state = set_mapping_enabled(lambda_client, "uuid", False, on_state=seen.append, sleep=lambda seconds: None)
+
+    assert state == "Disabled"
+    assert lambda_client.updates == [False, False]
+    assert seen == ["Updating", "Disabling", "Disabled"]
+
+
+def test_a_mapping_that_does_not_settle_times_out() -> None:
+    clock = iter(range(1000))
+    with pytest.raises(MappingStateTimeoutError, match="still Enabling after 5 s"):
+        set_mapping_enabled(
+            TransitioningMappings(["Enabling"]),
+            "uuid",
+            True,
+            on_state=lambda state: None,
+            timeout_seconds=5,
+            sleep=lambda seconds: None,
+            monotonic=lambda: float(next(clock)),
+        )
