@@ -1,0 +1,192 @@
+"""The emulator runs deployed zips like Lambda: warm workers, environment, context, errors, timeouts."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ddbmigrate.emulator import Emulator, start_emulator
+from tests.emulator_fixtures.support import Aws, unique, wait_until, zip_sources
+
+BASIC = ("basic_function.py",)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with start_emulator() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def aws(emulator: Emulator) -> Aws:
+    return Aws(emulator.endpoint)
+
+
+@pytest.fixture(scope="module")
+def function(aws: Aws) -> str:
+    return aws.deploy(BASIC, "basic_function.handler", {"GREETING": "hello"}, timeout=5)
+
+
+def test_sync_invoke_runs_the_handler_warm_with_lambda_environment_and_context(
+    aws: Aws, function: str, emulator: Emulator
+) -> None:
+    first_error, first = aws.invoke(function, {"n": 1})
+    second_error, second = aws.invoke(function, {"n": 2})
+
+    assert first_error is None
+    assert second_error is None
+    assert first["event"] == {"n": 1}
+    assert second["init_id"] == first["init_id"], "module init must run once per warm worker"
+    assert second["invocations"] == first["invocations"] + 1
+    name = function.rsplit(":", 1)[-1]
+    assert first["environment"] == {
+        "GREETING": "hello",
+        "AWS_ENDPOINT_URL": emulator.endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "_HANDLER": "basic_function.handler",
+        "AWS_ACCESS_KEY_ID": "testing",
+    }
+    context = first["context"]
+    assert context["function_name"] == name
+    assert context["invoked_function_arn"] == function
+    assert context["memory_limit_in_mb"] == "256"  # a string, as in the Python runtime
+    assert 4000 < context["remaining_ms"] <= 5000
+    assert context["aws_request_id"] != second["context"]["aws_request_id"]
+
+
+def test_function_reaches_dynamodb_in_the_emulator(aws: Aws, function: str) -> None:
+    table = unique("items")
+    aws.create_table(table)
+
+    error, item = aws.invoke(function, {"action": "dynamodb", "table": table, "key": "a"})
+
+    assert error is None
+    assert item == {"pk": {"S": "a"}, "n": {"N": "12345678901234567890123456789012345678"}}
+    stored = aws.dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}})["Item"]
+    assert stored["n"] == {"N": "12345678901234567890123456789012345678"}
+
+
+def test_handler_exception_is_an_unhandled_function_error(aws: Aws, function: str) -> None:
+    response = aws.lambda_.invoke(
+        FunctionName=function, Payload=json.dumps({"action": "fail", "message": "no good"}), LogType="Tail"
+    )
+    payload = json.loads(response["Payload"].read())
+
+    assert response["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "InvalidInput"
+    assert payload["errorMessage"] == "no good"
+    assert any("raise InvalidInput" in frame for frame in payload["stackTrace"])
+    log_tail = base64.b64decode(response["LogResult"]).decode()
+    assert "START RequestId" in log_tail
+    assert "REPORT RequestId" in log_tail
+    assert "action=fail" in log_tail
+
+
+def test_timeout_kills_the_worker_and_the_next_invocation_gets_a_fresh_one(aws: Aws) -> None:
+    function = aws.deploy(BASIC, "basic_function.handler", timeout=1)
+    _, warm = aws.invoke(function, {})
+
+    started = time.monotonic()
+    error, payload = aws.invoke(function, {"action": "sleep", "seconds": 30})
+
+    assert time.monotonic() - started < 5
+    assert error == "Unhandled"
+    assert payload["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in payload["errorMessage"]
+    error, after = aws.invoke(function, {})
+    assert error is None
+    assert after["pid"] != warm["pid"]
+
+
+def test_concurrent_invocations_run_in_parallel_workers(aws: Aws) -> None:
+    function = aws.deploy(BASIC, "basic_function.handler")
+    aws.invoke(function, {})  # one warm worker; the others start in parallel below
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: aws.invoke(function, {"action": "sleep", "seconds": 1}), range(4)))
+    elapsed = time.monotonic() - started
+
+    assert all(error is None for error, _ in results)
+    assert len({payload["pid"] for _, payload in results}) == 4
+    assert elapsed < 3.5, f"4 invocations of 1 s took {elapsed:.1f} s: not parallel"
+
+
+def test_new_deployment_retires_old_workers(aws: Aws) -> None:
+    function = aws.deploy(BASIC, "basic_function.handler", {"GREETING": "v1"})
+    _, before = aws.invoke(function, {})
+
+    aws.lambda_.update_function_configuration(FunctionName=function, Environment={"Variables": {"GREETING": "v2"}})
+    _, after_config = aws.invoke(function, {})
+    aws.lambda_.update_function_code(FunctionName=function, ZipFile=zip_sources(*BASIC))
+    _, after_code = aws.invoke(function, {})
+
+    assert before["environment"]["GREETING"] == "v1"
+    assert after_config["environment"]["GREETING"] == "v2"
+    assert len({before["init_id"], after_config["init_id"]}) == 2
+    # Same bytes: the code hash does not change, so the workers of that deployment stay warm.
+    assert after_code["init_id"] == after_config["init_id"]
+
+
+def test_import_error_is_reported_like_the_runtime(aws: Aws) -> None:
+    function = aws.deploy(BASIC, "missing_module.handler")
+
+    error, payload = aws.invoke(function, {})
+
+    assert error == "Unhandled"
+    assert payload["errorType"] == "Runtime.ImportModuleError"
+    assert "missing_module" in payload["errorMessage"]
+
+
+def test_event_invocation_returns_at_once_and_runs_in_the_background(aws: Aws) -> None:
+    function = aws.deploy(BASIC, "basic_function.handler")
+    table = unique("async")
+    aws.create_table(table)
+
+    response = aws.lambda_.invoke(
+        FunctionName=function,
+        InvocationType="Event",
+        Payload=json.dumps({"action": "dynamodb", "table": table, "key": "k"}),
+    )
+
+    assert response["StatusCode"] == 202
+    wait_until(lambda: aws.dynamodb.get_item(TableName=table, Key={"pk": {"S": "k"}}).get("Item"), what="item")
+
+
+def test_function_output_reaches_cloudwatch_logs(aws: Aws) -> None:
+    function = aws.deploy(BASIC, "basic_function.handler")
+    aws.invoke(function, {"action": "describe"})
+    group = f"/aws/lambda/{function.rsplit(':', 1)[-1]}"
+
+    def messages() -> list[str]:
+        events = aws.logs.filter_log_events(logGroupName=group)["events"]
+        return [str(event["message"]) for event in events]
+
+    lines = wait_until(lambda: [m for m in messages() if "action=describe" in m], what="log line")
+    assert lines
+
+
+def test_published_version_keeps_its_configuration(aws: Aws) -> None:
+    function = aws.deploy(BASIC, "basic_function.handler", {"GREETING": "v1"})
+    version = aws.lambda_.publish_version(FunctionName=function)["Version"]
+    aws.lambda_.update_function_configuration(FunctionName=function, Environment={"Variables": {"GREETING": "v2"}})
+
+    _, published = aws.invoke(function, {}, Qualifier=version)
+    _, by_arn = aws.invoke(f"{function}:{version}", {})
+    _, latest = aws.invoke(function, {"qualifier": version})  # a payload key is not a qualifier
+
+    assert published["environment"]["GREETING"] == "v1"
+    assert published["environment"]["AWS_LAMBDA_FUNCTION_VERSION"] == version
+    assert published["context"]["invoked_function_arn"] == f"{function}:{version}"
+    assert by_arn["environment"]["GREETING"] == "v1"
+    assert latest["environment"]["GREETING"] == "v2"
+    assert latest["environment"]["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
