@@ -1,0 +1,72 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  # Powertools for AWS Lambda (Python) v3 public layer. Version 27 is the latest the Powertools docs list
+  # (docs/includes/_layer_homepage_*.md); bump it together with aws-lambda-powertools in pyproject.toml.
+  powertools_layer_version = 27
+  powertools_layer_default = format(
+    "arn:%s:lambda:%s:017000801446:layer:AWSLambdaPowertoolsPythonV3-%s-%s:%d",
+    data.aws_partition.current.partition,
+    data.aws_region.current.name,
+    replace(var.lambda_runtime, ".", ""),
+    var.architecture,
+    local.powertools_layer_version,
+  )
+  powertools_layer_arn = var.powertools_layer_arn == null ? local.powertools_layer_default : var.powertools_layer_arn
+  lambda_layers        = compact([local.powertools_layer_arn])
+
+  # The declarative steps as the Lambdas read them (TRANSFORM_STEPS): only the fields of each op, and the
+  # set value as a JSON object rather than a string. Shared by every part that transforms items.
+  transform_steps = [
+    for step in var.transform.steps : merge(
+      { op = step.op, attribute = step.attribute },
+      step.op == "set" ? { value = jsondecode(step.value) } : {},
+      step.op == "rename" ? { to = step.to } : {},
+      step.op == "derive" ? { template = step.template } : {},
+      step.op == "timestamp" ? { format = coalesce(step.format, "iso8601") } : {},
+    )
+  ]
+  transform_steps_json = jsonencode(local.transform_steps)
+
+  # Settings every Lambda-owning part takes the same way.
+  lambda_common = {
+    layers             = local.lambda_layers
+    lambda_runtime     = var.lambda_runtime
+    architecture       = var.architecture
+    python_executable  = var.python_executable
+    log_retention_days = var.log_retention_days
+    kms_key_arn        = var.kms_key_arn
+    tracing_enabled    = var.tracing_enabled
+    tags               = var.tags
+  }
+}
+
+# Bulk copy of the existing items: a Step Functions Distributed Map over parallel Scan segments.
+# The change feed (modules/replication) and capacity management join here as sibling modules that take
+# the same table names, transform and lambda_common settings.
+module "backfill" {
+  source = "./modules/backfill"
+
+  name              = var.name
+  source_table_name = var.source_table_name
+  target_table_name = var.target_table_name
+
+  total_segments               = var.total_segments
+  max_concurrency              = var.max_concurrency
+  tolerated_failure_percentage = var.tolerated_failure_percentage
+  worker                       = var.worker
+  allow_target_cleanup         = var.allow_target_cleanup
+
+  transform_steps_json  = local.transform_steps_json
+  custom_transform_file = var.transform.custom_file
+
+  layers             = local.lambda_common.layers
+  lambda_runtime     = local.lambda_common.lambda_runtime
+  architecture       = local.lambda_common.architecture
+  python_executable  = local.lambda_common.python_executable
+  log_retention_days = local.lambda_common.log_retention_days
+  kms_key_arn        = local.lambda_common.kms_key_arn
+  tracing_enabled    = local.lambda_common.tracing_enabled
+  tags               = local.lambda_common.tags
+}

@@ -1,0 +1,139 @@
+locals {
+  # Step Functions expects a float here, and moto's ASL parser rejects an integer literal outright.
+  tolerated_failure_percentage = strcontains(tostring(var.tolerated_failure_percentage), ".") ? tostring(var.tolerated_failure_percentage) : "${var.tolerated_failure_percentage}.0"
+
+  state_machine_definition = templatefile("${path.module}/states/backfill.asl.json", {
+    partition                    = local.partition
+    worker_function_arn          = module.worker.function_arn
+    max_concurrency              = var.max_concurrency
+    tolerated_failure_percentage = local.tolerated_failure_percentage
+    # A hung invoke surfaces as States.Timeout (retried) a minute after the worker itself would time out.
+    segment_timeout_seconds = var.worker.timeout + 60
+  })
+
+  state_machine_policies = merge(
+    {
+      invoke-worker = jsonencode({
+        Version = "2012-10-17"
+        Statement = [{
+          Sid      = "InvokeWorker"
+          Effect   = "Allow"
+          Action   = "lambda:InvokeFunction"
+          Resource = [module.worker.function_arn, "${module.worker.function_arn}:*"]
+        }]
+      })
+      distributed-map = jsonencode({
+        Version = "2012-10-17"
+        Statement = [
+          {
+            Sid      = "StartMapRunChildren"
+            Effect   = "Allow"
+            Action   = "states:StartExecution"
+            Resource = local.state_machine_arn
+          },
+          {
+            # RedriveExecution lets a redriven parent redrive only the failed children of its Map Runs.
+            Sid      = "ManageMapRunChildren"
+            Effect   = "Allow"
+            Action   = ["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"]
+            Resource = local.execution_arns
+          },
+        ]
+      })
+      log-delivery = jsonencode({
+        Version = "2012-10-17"
+        Statement = [{
+          Sid    = "VendedLogDelivery"
+          Effect = "Allow"
+          Action = [
+            "logs:CreateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:DescribeLogGroups",
+            "logs:DescribeResourcePolicies",
+            "logs:GetLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:UpdateLogDelivery",
+          ]
+          # Step Functions logs through CloudWatch Logs vended log delivery, whose actions support no
+          # resource-level permissions: "*" is the only resource they accept.
+          Resource = "*"
+        }]
+      })
+    },
+    var.tracing_enabled ? {
+      xray = jsonencode({
+        Version = "2012-10-17"
+        Statement = [{
+          Sid    = "XRayWrite"
+          Effect = "Allow"
+          Action = ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+          # X-Ray's actions support no resource-level permissions.
+          Resource = "*"
+        }]
+      })
+    } : {},
+  )
+}
+
+resource "aws_iam_role" "state_machine" {
+  name = "${local.state_machine_name}-sfn"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "StepFunctionsAssumeRole"
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { Service = "states.amazonaws.com" }
+      # Only this account's state machines may assume the role (confused-deputy guard).
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+    }]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "state_machine" {
+  for_each = local.state_machine_policies
+
+  name   = each.key
+  role   = aws_iam_role.state_machine.id
+  policy = each.value
+}
+
+resource "aws_cloudwatch_log_group" "state_machine" {
+  name              = "/aws/vendedlogs/states/${local.state_machine_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_sfn_state_machine" "this" {
+  name       = local.state_machine_name
+  type       = "STANDARD"
+  role_arn   = aws_iam_role.state_machine.arn
+  definition = local.state_machine_definition
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.state_machine.arn}:*"
+    level                  = var.state_machine_log_level
+    include_execution_data = var.state_machine_log_level == "ALL"
+  }
+
+  tracing_configuration {
+    enabled = var.tracing_enabled
+  }
+
+  tags = var.tags
+
+  # CreateStateMachine checks that the role may deliver logs, so the policies must be in place first.
+  depends_on = [aws_iam_role_policy.state_machine]
+
+  lifecycle {
+    postcondition {
+      condition     = self.arn == local.state_machine_arn
+      error_message = "The state machine's ARN ${self.arn} differs from the one its role was scoped to (${local.state_machine_arn})."
+    }
+  }
+}

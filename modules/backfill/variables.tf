@@ -1,0 +1,160 @@
+variable "name" {
+  description = "Prefix of every resource name of this module."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{0,31}$", var.name)) && !endswith(var.name, "-")
+    error_message = "name must start with a letter, be at most 32 characters of letters, digits and hyphens, and not end with a hyphen."
+  }
+}
+
+variable "source_table_name" {
+  description = "Name of the existing DynamoDB table to copy from."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.source_table_name))
+    error_message = "source_table_name must be a DynamoDB table name: 3-255 letters, digits, underscores, hyphens and dots."
+  }
+}
+
+variable "target_table_name" {
+  description = "Name of the existing DynamoDB table to write to. Equal to source_table_name for an in-place migration."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.target_table_name))
+    error_message = "target_table_name must be a DynamoDB table name: 3-255 letters, digits, underscores, hyphens and dots."
+  }
+}
+
+variable "total_segments" {
+  description = "Default number of parallel Scan segments of a run (an execution may override it)."
+  type        = number
+  default     = 16
+
+  validation {
+    condition     = var.total_segments >= 1 && var.total_segments <= 10000 && floor(var.total_segments) == var.total_segments
+    error_message = "total_segments must be a whole number from 1 to 10,000."
+  }
+}
+
+variable "max_concurrency" {
+  description = "How many segment children each Distributed Map runs at once; 0 lets Step Functions run as many as it can (up to 10,000)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.max_concurrency >= 0 && var.max_concurrency <= 10000 && floor(var.max_concurrency) == var.max_concurrency
+    error_message = "max_concurrency must be a whole number from 0 to 10,000."
+  }
+}
+
+variable "tolerated_failure_percentage" {
+  description = "Percentage of failed segment children a Distributed Map tolerates before it fails."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.tolerated_failure_percentage >= 0 && var.tolerated_failure_percentage <= 100
+    error_message = "tolerated_failure_percentage must be from 0 to 100."
+  }
+}
+
+variable "worker" {
+  description = "Settings of the worker Lambda. See the root module's variable of the same name."
+  type = object({
+    memory_size                = optional(number, 1024)
+    timeout                    = optional(number, 900)
+    write_concurrency          = optional(number, 8)
+    max_write_attempts         = optional(number, 10)
+    backoff_base_ms            = optional(number, 50)
+    backoff_cap_ms             = optional(number, 20000)
+    time_safety_margin_seconds = optional(number, 60)
+    scan_page_limit            = optional(number)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "transform_steps_json" {
+  description = "TRANSFORM_STEPS for the worker: a JSON list of declarative transform steps (the root module builds and validates it)."
+  type        = string
+  default     = "[]"
+
+  validation {
+    condition     = can(jsondecode(var.transform_steps_json)) && startswith(trimspace(var.transform_steps_json), "[")
+    error_message = "transform_steps_json must be a JSON list."
+  }
+}
+
+variable "custom_transform_file" {
+  description = "Optional Python file packaged as custom_transform.py and imported through TRANSFORM_MODULE."
+  type        = string
+  default     = null
+}
+
+variable "allow_target_cleanup" {
+  description = "Grant the worker dynamodb:Scan on the target table, which a run with cleanup_destination_table needs to find the items to delete."
+  type        = bool
+  default     = false
+}
+
+variable "layers" {
+  description = "Layer version ARNs of the worker (the Powertools layer)."
+  type        = list(string)
+  default     = []
+}
+
+variable "lambda_runtime" {
+  description = "Python runtime of the worker."
+  type        = string
+  default     = "python3.12"
+}
+
+variable "architecture" {
+  description = "Architecture of the worker: x86_64 or arm64."
+  type        = string
+  default     = "x86_64"
+}
+
+variable "python_executable" {
+  description = "Python 3 interpreter that builds the worker's zip on the machine running Terraform."
+  type        = string
+  default     = "python3"
+}
+
+variable "log_retention_days" {
+  description = "Retention of the worker's and the state machine's log groups in days."
+  type        = number
+  default     = 30
+}
+
+variable "state_machine_log_level" {
+  description = "Step Functions log level: ALL, ERROR, FATAL or OFF."
+  type        = string
+  default     = "ERROR"
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.state_machine_log_level)
+    error_message = "state_machine_log_level must be ALL, ERROR, FATAL or OFF."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Optional KMS key ARN for the state table and the log groups; null uses AWS managed encryption."
+  type        = string
+  default     = null
+}
+
+variable "tracing_enabled" {
+  description = "Turn on X-Ray tracing for the state machine and the worker."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags for every resource of this module."
+  type        = map(string)
+  default     = {}
+}

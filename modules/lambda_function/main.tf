@@ -1,0 +1,115 @@
+locals {
+  # The archive is described by the sources, not by the zip bytes: Terraform hashes the files at plan
+  # time, so a plan never needs the zip, and the zip's path carries the hash so that every distinct
+  # source set gets its own file (content-addressed; concurrent applies never overwrite each other's).
+  # The filter below must stay identical to is_excluded() in package.py.
+  package_files = sort(flatten([
+    for dir in var.package_dirs : [
+      for file in fileset("${var.source_dir}/${dir}", "**") : "${dir}/${file}"
+      if !anytrue([for part in split("/", file) : part == "__pycache__" || startswith(part, ".")]) && !endswith(file, ".pyc") && !endswith(file, ".pyo")
+    ]
+  ]))
+
+  source_manifest = join("\n", concat(
+    [for file in local.package_files : "${file} ${filesha256("${var.source_dir}/${file}")}"],
+    var.custom_transform_file == null ? [] : ["custom_transform.py ${filesha256(var.custom_transform_file)}"],
+    # A change to the build rules changes the bytes, so it is part of the identity too.
+    ["package.py ${filesha256("${path.module}/package.py")}"],
+  ))
+  source_hash = sha256(local.source_manifest)
+
+  zip_path = "${path.module}/.build/${var.function_name}-${substr(local.source_hash, 0, 24)}.zip"
+
+  # Lambda limits all environment variables of a function to 4 KB together (names plus values, UTF-8);
+  # length(base64) * 3 / 4 bounds the byte count without a bytes-length function.
+  environment_bytes = length(base64encode(join("", [for k, v in var.environment_variables : "${k}${v}"]))) * 3 / 4
+
+  handler_file = "${join("/", slice(split(".", var.handler), 0, length(split(".", var.handler)) - 1))}.py"
+
+  build_args = concat(
+    [var.python_executable, "${path.module}/package.py", "--source-dir", var.source_dir],
+    flatten([for dir in var.package_dirs : ["--package", dir]]),
+    var.custom_transform_file == null ? [] : ["--custom-transform", var.custom_transform_file],
+  )
+}
+
+resource "terraform_data" "package" {
+  # The function name is a trigger too: renaming replaces the function, and the new function must be
+  # created from a zip that exists on this machine.
+  triggers_replace = [local.source_hash, var.function_name]
+
+  provisioner "local-exec" {
+    # The interpreter list carries every argument and the command is the output path, so nothing passes
+    # through a shell: paths with spaces or quotes are safe, and it works the same on Windows.
+    interpreter = local.build_args
+    command     = local.zip_path
+  }
+
+  lifecycle {
+    precondition {
+      condition     = alltrue([for dir in var.package_dirs : length([for file in local.package_files : file if startswith(file, "${dir}/")]) > 0])
+      error_message = "Every package directory must exist under ${var.source_dir} and contain files: ${join(", ", var.package_dirs)}."
+    }
+  }
+}
+
+check "handler_is_packaged" {
+  assert {
+    condition     = contains(local.package_files, local.handler_file) || contains(local.package_files, replace(local.handler_file, ".py", "/__init__.py"))
+    error_message = "The handler ${var.handler} expects ${local.handler_file}, which is not among the packaged files."
+  }
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = "/aws/lambda/${var.function_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_lambda_function" "this" {
+  function_name = var.function_name
+  description   = var.description
+  role          = aws_iam_role.this.arn
+  handler       = var.handler
+  runtime       = var.runtime
+  architectures = [var.architecture]
+  memory_size   = var.memory_size
+  timeout       = var.timeout
+  layers        = var.layers
+
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+
+  filename = local.zip_path
+  # Since provider 5.x this attribute is only a replacement trigger, so a hash of the sources (known at
+  # plan time) does the job that a hash of the zip (known only after the build) used to do.
+  source_code_hash = local.source_hash
+
+  dynamic "environment" {
+    for_each = length(var.environment_variables) > 0 ? [var.environment_variables] : []
+    content {
+      variables = environment.value
+    }
+  }
+
+  tracing_config {
+    mode = var.tracing_enabled ? "Active" : "PassThrough"
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.environment_bytes <= 4096
+      error_message = "The environment variables of ${var.function_name} take about ${ceil(local.environment_bytes)} bytes; Lambda allows 4096 in total."
+    }
+  }
+
+  depends_on = [
+    terraform_data.package,
+    # Created first so that Lambda does not create the group itself, without retention or key.
+    aws_cloudwatch_log_group.this,
+    aws_iam_role_policy.logs,
+  ]
+}
