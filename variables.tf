@@ -224,7 +224,7 @@ variable "transform" {
 }
 
 variable "allow_target_cleanup" {
-  description = "Allow runs with cleanup_destination_table, which delete every item of the target before copying: grants the worker dynamodb:Scan on the target table. Without it such a run fails on AccessDenied."
+  description = "Allow runs with cleanup_destination_table, which delete every item of the target before copying: grants the worker dynamodb:Scan on the target table. Without it the plan step refuses such a run with InvalidInput."
   type        = bool
   default     = false
 }

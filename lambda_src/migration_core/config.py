@@ -34,6 +34,8 @@ class WorkerConfig:
     time_safety_margin_seconds: float = 60.0
     # Items per Scan page; None keeps DynamoDB's 1 MB pages. Smaller pages checkpoint more often.
     scan_page_limit: int | None = None
+    # The deployment grants the Scan on the target that a cleanup needs only when it opted in.
+    cleanup_allowed: bool = True
 
     def __post_init__(self) -> None:
         if self.backoff_cap_ms < self.backoff_base_ms:
@@ -55,6 +57,7 @@ class WorkerConfig:
                 environ, "TIME_SAFETY_MARGIN_SECONDS", defaults.time_safety_margin_seconds
             ),
             scan_page_limit=_integer(environ, "SCAN_PAGE_LIMIT", 0, minimum=0) or None,
+            cleanup_allowed=environ.get("CLEANUP_ALLOWED", "false").strip().lower() == "true",
         )
 
     def retry_policy(

@@ -86,6 +86,11 @@ def parse_execution_input(raw: Any, *, run_id: Any, config: WorkerConfig) -> Run
             f"cleanup_destination_table is refused when source and target are the same table ({target_table!r}): "
             "it would delete every item of the source"
         )
+    if cleanup and not config.cleanup_allowed:
+        raise InvalidInput(
+            f"cleanup_destination_table is not enabled for this deployment: set allow_target_cleanup = true in "
+            f"the Terraform module (it grants the worker the Scan on {target_table!r} that a cleanup needs)"
+        )
     if cleanup and execution_input.get("confirm_cleanup") != target_table:
         raise InvalidInput(
             f"cleanup_destination_table deletes every item of {target_table!r} before copying; "

@@ -11,6 +11,7 @@ locals {
       BACKOFF_CAP_MS               = tostring(var.worker.backoff_cap_ms)
       TIME_SAFETY_MARGIN_SECONDS   = tostring(var.worker.time_safety_margin_seconds)
       TRANSFORM_STEPS              = var.transform_steps_json
+      CLEANUP_ALLOWED              = tostring(var.allow_target_cleanup)
       POWERTOOLS_SERVICE_NAME      = local.worker_name
       POWERTOOLS_METRICS_NAMESPACE = "ddb-migrate"
     },

@@ -137,7 +137,12 @@ def test_cleanup_destination_table_requires_confirmation_then_replaces_target(
     stale = [{"pk": {"S": f"stale#{index}"}, "sk": {"N": "0"}, "junk": {"S": "x"}} for index in range(300)]
     load_items(target_table, stale)
     outputs = deploy(
-        {"name": unique_name("cleanup"), "source_table_name": source_table, "target_table_name": target_table}
+        {
+            "name": unique_name("cleanup"),
+            "source_table_name": source_table,
+            "target_table_name": target_table,
+            "allow_target_cleanup": True,
+        }
     )
 
     unconfirmed = run_migration(

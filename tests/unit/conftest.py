@@ -128,6 +128,7 @@ def make_service(
     max_write_attempts: int = 3,
     scan_page_limit: int | None = None,
     time_safety_margin_seconds: float = 60.0,
+    cleanup_allowed: bool = True,
     clock: Clock = utc_now,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> BackfillService:
@@ -140,6 +141,7 @@ def make_service(
         max_write_attempts=max_write_attempts,
         time_safety_margin_seconds=time_safety_margin_seconds,
         scan_page_limit=scan_page_limit,
+        cleanup_allowed=cleanup_allowed,
     )
     return BackfillService(
         config=config,

@@ -72,6 +72,18 @@ def test_cleanup_of_an_in_place_run_is_refused(dynamodb: DynamoDBClient, create_
     assert len(scan_all(dynamodb, "source")) == 3
 
 
+def test_cleanup_is_refused_when_the_deployment_did_not_allow_it(
+    dynamodb: DynamoDBClient, backfill_tables: tuple[str, str, str]
+) -> None:
+    put_items(dynamodb, "source", numbered_items(3))
+    service = make_service(dynamodb, cleanup_allowed=False)
+
+    with pytest.raises(InvalidInput, match="set allow_target_cleanup = true in the Terraform module"):
+        service.plan({"cleanup_destination_table": True, "confirm_cleanup": "target"}, "run-1")
+
+    assert_nothing_written(dynamodb)
+
+
 @pytest.mark.parametrize("missing", ["source", "target"])
 def test_a_missing_table_is_named(dynamodb: DynamoDBClient, create_table: CreateTable, missing: str) -> None:
     for table in {"source", "target"} - {missing}:
