@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 TERRAFORM ?= terraform
+# emulator: the embedded AWS emulator; external: AWS_ENDPOINT_URL (LocalStack) or, unset, real AWS.
+DEMO_TARGET ?= emulator
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraform-cli.rc
 export TF_IN_AUTOMATION := 1
 export CHECKPOINT_DISABLE := 1
@@ -53,7 +55,7 @@ test-integration: tf-setup
 test: lint test-unit test-terraform test-integration
 
 demo: tf-setup
-	$(BIN)/ddb-migrate demo
+	$(BIN)/ddb-migrate demo --endpoint $(DEMO_TARGET)
 
 bench: tf-setup
 	$(BIN)/python -m ddbmigrate.bench

@@ -567,3 +567,38 @@ def _finish(result: runner.ExecutionResult, json_output: Path | None) -> None:
         )
     if not result.succeeded:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--items", type=click.IntRange(100), default=50_000, show_default=True, help="Source items to generate.")
+@click.option("--segments", type=click.IntRange(1, 10_000), default=8, show_default=True, help="Backfill segments.")
+@click.option("--workload-rate", type=click.FloatRange(0.1), default=40.0, show_default=True, help="Writes/s.")
+@click.option(
+    "--endpoint",
+    type=click.Choice(["emulator", "external"]),
+    default="emulator",
+    envvar="DDB_MIGRATE_DEMO_TARGET",
+    show_default=True,
+    help="emulator: start the embedded emulator; external: use AWS_ENDPOINT_URL (LocalStack) or AWS itself.",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".build/demo"),
+    show_default=True,
+    help="Where the demo's Terraform stack, logs and results go.",
+)
+def demo(items: int, segments: int, workload_rate: float, endpoint: str, workdir: Path) -> None:
+    """A verified live migration under load: replication paused → backfill → drain → verify."""
+    from ddbmigrate.demo import Demo  # noqa: PLC0415 - only this command needs the demo machinery
+
+    report = Demo(
+        items=items,
+        segments=segments,
+        workload_rate=workload_rate,
+        workdir=workdir.resolve() / runner.new_run_name("demo"),
+        console=console,
+        use_emulator=endpoint == "emulator",
+    ).run()
+    if not report.verified:
+        sys.exit(1)
