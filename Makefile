@@ -11,7 +11,7 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraform-cli.rc
 export TF_IN_AUTOMATION := 1
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help venv tf-setup lint fmt test test-unit test-terraform test-integration demo bench clean
+.PHONY: docs help venv tf-setup lint fmt test test-unit test-terraform test-integration demo bench clean
 
 help:
 	@echo "make demo   - run a live migration on the embedded AWS emulator"
@@ -36,6 +36,11 @@ lint: venv tf-setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy lambda_src scripts tests
 	$(TERRAFORM) fmt -check -recursive -diff
+	$(BIN)/python -m ddbmigrate.tfdocs --check
+	PYTHON=$(PYTHON) scripts/run_checkov.sh
+
+docs: venv
+	$(BIN)/python -m ddbmigrate.tfdocs --write
 
 fmt: venv
 	$(BIN)/ruff check --fix .
@@ -46,7 +51,7 @@ test-unit: venv
 	$(BIN)/pytest tests/unit -q -n 2
 
 test-terraform: tf-setup
-	$(TERRAFORM) init -input=false -backend=false >/dev/null
+	$(TERRAFORM) init -input=false -backend=false -test-directory=tests/terraform >/dev/null
 	$(TERRAFORM) test -test-directory=tests/terraform
 
 test-integration: tf-setup

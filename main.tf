@@ -57,6 +57,7 @@ module "backfill" {
   tolerated_failure_percentage = var.tolerated_failure_percentage
   worker                       = var.worker
   allow_target_cleanup         = var.allow_target_cleanup
+  prewarm                      = var.prewarm
 
   transform_steps_json  = local.transform_steps_json
   custom_transform_file = var.transform.custom_file
@@ -69,4 +70,81 @@ module "backfill" {
   kms_key_arn        = local.lambda_common.kms_key_arn
   tracing_enabled    = local.lambda_common.tracing_enabled
   tags               = local.lambda_common.tags
+}
+
+# Live replication (the change feed): source stream -> forwarder -> FIFO queue -> consumer -> target. Off unless
+# replication.enabled; it applies the backfill's transform (same TRANSFORM_STEPS and custom file), so the two
+# paths produce the same target items.
+module "replication" {
+  source = "./modules/replication"
+  count  = var.replication.enabled ? 1 : 0
+
+  name              = var.name
+  source_table_name = var.source_table_name
+  target_table_name = var.target_table_name
+
+  cutoff_timestamp = var.replication.cutoff_timestamp
+  consumer_enabled = var.replication.consumer_enabled
+
+  stream_batch_size                         = var.replication.stream_batch_size
+  stream_parallelization_factor             = var.replication.stream_parallelization_factor
+  stream_maximum_batching_window_in_seconds = var.replication.stream_maximum_batching_window_in_seconds
+  stream_bisect_batch_on_function_error     = var.replication.stream_bisect_batch_on_function_error
+  stream_maximum_retry_attempts             = var.replication.stream_maximum_retry_attempts
+  stream_maximum_record_age_in_seconds      = var.replication.stream_maximum_record_age_in_seconds
+
+  queue_message_retention_seconds  = var.replication.queue_message_retention_seconds
+  queue_visibility_timeout_seconds = var.replication.queue_visibility_timeout_seconds
+  high_throughput_fifo             = var.replication.high_throughput_fifo
+  max_receive_count                = var.replication.max_receive_count
+  max_message_bytes                = var.replication.max_message_bytes
+  restrict_dlq_sources             = var.replication.restrict_dlq_sources
+
+  consumer_batch_size          = var.replication.consumer_batch_size
+  consumer_maximum_concurrency = var.replication.consumer_maximum_concurrency
+
+  forwarder = var.replication.forwarder
+  consumer  = var.replication.consumer
+
+  transform_steps_json  = local.transform_steps_json
+  custom_transform_file = var.transform.custom_file
+
+  layers             = local.lambda_common.layers
+  lambda_runtime     = local.lambda_common.lambda_runtime
+  architecture       = local.lambda_common.architecture
+  python_executable  = local.lambda_common.python_executable
+  log_retention_days = local.lambda_common.log_retention_days
+  kms_key_arn        = local.lambda_common.kms_key_arn
+  tracing_enabled    = local.lambda_common.tracing_enabled
+  tags               = local.lambda_common.tags
+}
+
+# CloudWatch alarms on whatever is deployed; off unless alarms.enabled. Each feature goes in as one object that
+# is null while the feature is off: which alarms exist must be known at plan time, and the queue ARNs are not
+# known until the queues exist.
+module "alarms" {
+  source = "./modules/alarms"
+  count  = var.alarms.enabled ? 1 : 0
+
+  name = var.name
+
+  backfill = {
+    state_machine_arn    = module.backfill.state_machine_arn
+    worker_function_name = module.backfill.worker_function_name
+  }
+
+  replication = var.replication.enabled ? {
+    dlq_arn                  = try(module.replication[0].dlq_arn, null)
+    stream_failure_queue_arn = try(module.replication[0].stream_failure_queue_arn, null)
+    forwarder_function_name  = try(module.replication[0].forwarder_function_name, null)
+    consumer_function_name   = try(module.replication[0].consumer_function_name, null)
+  } : null
+
+  alarm_actions             = compact([var.alarms.sns_topic_arn])
+  ok_actions                = var.alarms.notify_ok ? compact([var.alarms.sns_topic_arn]) : []
+  iterator_age_threshold_ms = var.alarms.iterator_age_threshold_seconds * 1000
+  period_seconds            = var.alarms.period_seconds
+  evaluation_periods        = var.alarms.evaluation_periods
+
+  tags = var.tags
 }

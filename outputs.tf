@@ -72,3 +72,73 @@ output "transform_steps_json" {
   description = "The transform steps as the Lambdas receive them in TRANSFORM_STEPS."
   value       = local.transform_steps_json
 }
+
+# Replication outputs (docs/ARCHITECTURE.md, "Root module outputs the CLI relies on"): null while
+# replication.enabled is false.
+
+output "replication_queue_url" {
+  description = "URL of the FIFO replication queue, or null when replication is off."
+  value       = one(module.replication[*].queue_url)
+}
+
+output "replication_queue_arn" {
+  description = "ARN of the FIFO replication queue, or null when replication is off."
+  value       = one(module.replication[*].queue_arn)
+}
+
+output "replication_dlq_url" {
+  description = "URL of the replication queue's FIFO dead-letter queue (replay with `ddb-migrate replication redrive`), or null when replication is off."
+  value       = one(module.replication[*].dlq_url)
+}
+
+output "replication_dlq_arn" {
+  description = "ARN of the replication queue's FIFO dead-letter queue, or null when replication is off."
+  value       = one(module.replication[*].dlq_arn)
+}
+
+output "stream_failure_queue_url" {
+  description = "URL of the stream mapping's on-failure queue (stream ranges the forwarder never sent: alarm when it is not empty), or null when replication is off."
+  value       = one(module.replication[*].stream_failure_queue_url)
+}
+
+output "stream_failure_queue_arn" {
+  description = "ARN of the stream mapping's on-failure queue, or null when replication is off."
+  value       = one(module.replication[*].stream_failure_queue_arn)
+}
+
+output "forwarder_event_source_mapping_uuid" {
+  description = "UUID of the source stream -> forwarder event source mapping, or null when replication is off."
+  value       = one(module.replication[*].forwarder_event_source_mapping_uuid)
+}
+
+output "consumer_event_source_mapping_uuid" {
+  description = "UUID of the queue -> consumer event source mapping (`ddb-migrate replication pause|resume`), or null when replication is off."
+  value       = one(module.replication[*].consumer_event_source_mapping_uuid)
+}
+
+output "forwarder_function_name" {
+  description = "Name of the stream forwarder Lambda function, or null when replication is off."
+  value       = one(module.replication[*].forwarder_function_name)
+}
+
+output "consumer_function_name" {
+  description = "Name of the replication consumer Lambda function, or null when replication is off."
+  value       = one(module.replication[*].consumer_function_name)
+}
+
+output "replication_cutoff_timestamp" {
+  description = "The consumer's cutoff (events before it are dropped), or null when there is none or replication is off."
+  value       = one(module.replication[*].cutoff_timestamp)
+}
+
+# Alarm outputs: null while alarms.enabled is false.
+
+output "alarm_arns" {
+  description = "ARNs of the CloudWatch alarms keyed by alarm (backfill-executions-failed, worker-errors, replication-dlq-not-empty, stream-failures-not-empty, forwarder-iterator-age, consumer-errors; the replication ones only with replication), or null when alarms are off."
+  value       = one(module.alarms[*].alarm_arns)
+}
+
+output "alarm_names" {
+  description = "Names of the CloudWatch alarms (<name>-<key>), keyed like alarm_arns, or null when alarms are off."
+  value       = one(module.alarms[*].alarm_names)
+}

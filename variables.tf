@@ -285,7 +285,7 @@ variable "log_retention_days" {
 }
 
 variable "kms_key_arn" {
-  description = "Optional customer managed KMS key ARN that encrypts the state table and the log groups. Its key policy must allow CloudWatch Logs (logs.<region>.amazonaws.com). null uses AWS managed encryption."
+  description = "Optional customer managed KMS key ARN that encrypts the state table, the replication queues and every log group. Its key policy must allow CloudWatch Logs (the logs.<region>.amazonaws.com service principal) and let IAM policies grant its use; see docs/OBSERVABILITY.md. null uses AWS owned and AWS managed keys."
   type        = string
   default     = null
 
@@ -305,4 +305,286 @@ variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
   default     = {}
+  nullable    = false
+
+  validation {
+    # 50 is the per-resource limit of the services the module tags (Lambda, DynamoDB, SQS, IAM, Step Functions,
+    # CloudWatch); a plan-time error beats an apply that fails halfway through.
+    condition     = length(var.tags) <= 50
+    error_message = "tags may hold at most 50 tags (the per-resource limit of AWS)."
+  }
+
+  validation {
+    condition = alltrue([
+      for key, value in var.tags : length(key) >= 1 && length(key) <= 128 && length(value) <= 256 && !startswith(key, "aws:")
+    ])
+    error_message = "Every tag key must be 1-128 characters and not start with the reserved prefix aws:, and every value at most 256 characters."
+  }
+}
+
+variable "replication" {
+  description = <<-EOT
+    Live replication of the source table's changes to the target (modules/replication): source stream ->
+    forwarder Lambda -> FIFO SQS queue -> consumer Lambda -> target, in per-item order, through the same
+    transform as the backfill. The source table needs a stream with view type NEW_AND_OLD_IMAGES and must
+    differ from the target.
+      enabled          - deploy it (default false; every replication output is null while off)
+      consumer_enabled - whether the consumer drains the queue. Deploy with false before a backfill, so changes
+                         buffer in the queue instead of racing the bulk copy, then start it with
+                         `ddb-migrate replication resume` when the backfill is done. Terraform is authoritative:
+                         the next apply sets the mapping back to this value (the plan shows it), so set it to
+                         true once you have resumed with the CLI.
+      cutoff_timestamp - RFC 3339 with timezone (2025-01-31T11:59:00Z) or null. Events before it are dropped:
+                         the target already holds them. For a target restored from a backup, use the backup
+                         time minus 60 seconds (backups are fuzzy by up to a minute; earlier is always safe).
+      stream_batch_size (1-10000, 100), stream_parallelization_factor (1-10, 1; per-item order holds at any
+      value), stream_maximum_batching_window_in_seconds (0-300, 0), stream_bisect_batch_on_function_error
+      (false: the forwarder reports the exact record to retry from), stream_maximum_retry_attempts (-1 =
+      until the record expires, or 0-10000) and stream_maximum_record_age_in_seconds (-1, or 60-604800):
+      the stream mapping. Keep -1/-1 so that no record is ever skipped; records still failing go to the
+      stream failure queue (output stream_failure_queue_url).
+      queue_message_retention_seconds (60-1209600, 14 days), queue_visibility_timeout_seconds (null = 6 x
+      consumer.timeout, or at least that), high_throughput_fifo (true), max_receive_count (1-1000, 5; then
+      the FIFO DLQ), max_message_bytes (16384-262144; larger records are re-read from the source),
+      restrict_dlq_sources (true: a redrive allow policy lets only the replication queue use the DLQ; false
+      only where the SQS API does not keep RedriveAllowPolicy, i.e. moto and the embedded emulator).
+      consumer_batch_size (1-10), consumer_maximum_concurrency (null or 2-1000).
+      forwarder / consumer: memory_size (128-10240 MB, 256), timeout (10-900 s, 60), max_attempts (1-100, 8),
+      backoff_base_ms (50) and backoff_cap_ms (5000), time_safety_margin_seconds (10, below timeout).
+  EOT
+  type = object({
+    enabled          = optional(bool, false)
+    consumer_enabled = optional(bool, true)
+    cutoff_timestamp = optional(string)
+
+    stream_batch_size                         = optional(number, 100)
+    stream_parallelization_factor             = optional(number, 1)
+    stream_maximum_batching_window_in_seconds = optional(number, 0)
+    stream_bisect_batch_on_function_error     = optional(bool, false)
+    stream_maximum_retry_attempts             = optional(number, -1)
+    stream_maximum_record_age_in_seconds      = optional(number, -1)
+
+    queue_message_retention_seconds  = optional(number, 1209600)
+    queue_visibility_timeout_seconds = optional(number)
+    high_throughput_fifo             = optional(bool, true)
+    max_receive_count                = optional(number, 5)
+    max_message_bytes                = optional(number, 262144)
+    restrict_dlq_sources             = optional(bool, true)
+
+    consumer_batch_size          = optional(number, 10)
+    consumer_maximum_concurrency = optional(number)
+
+    forwarder = optional(object({
+      memory_size                = optional(number, 256)
+      timeout                    = optional(number, 60)
+      max_attempts               = optional(number, 8)
+      backoff_base_ms            = optional(number, 50)
+      backoff_cap_ms             = optional(number, 5000)
+      time_safety_margin_seconds = optional(number, 10)
+    }), {})
+    consumer = optional(object({
+      memory_size                = optional(number, 256)
+      timeout                    = optional(number, 60)
+      max_attempts               = optional(number, 8)
+      backoff_base_ms            = optional(number, 50)
+      backoff_cap_ms             = optional(number, 5000)
+      time_safety_margin_seconds = optional(number, 10)
+    }), {})
+  })
+  default  = {}
+  nullable = false
+
+  # Validated here rather than only in modules/replication: `terraform test` can expect failures of the root
+  # module's variables, not of a child module's.
+
+  validation {
+    condition     = var.replication.cutoff_timestamp == null || try(can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$", var.replication.cutoff_timestamp)) && can(timeadd(var.replication.cutoff_timestamp, "0s")), false)
+    error_message = "replication.cutoff_timestamp must be an RFC 3339 timestamp with a timezone, such as 2025-01-31T11:59:00Z or 2025-01-31T12:59:00.500+01:00 (upper-case T and Z, a real calendar date and time), or null. For a restored backup, use the backup time minus 60 seconds."
+  }
+
+  validation {
+    condition     = var.replication.stream_batch_size >= 1 && var.replication.stream_batch_size <= 10000 && floor(var.replication.stream_batch_size) == var.replication.stream_batch_size
+    error_message = "replication.stream_batch_size must be a whole number from 1 to 10,000 (the DynamoDB Streams event source mapping limit)."
+  }
+
+  validation {
+    condition     = var.replication.stream_parallelization_factor >= 1 && var.replication.stream_parallelization_factor <= 10 && floor(var.replication.stream_parallelization_factor) == var.replication.stream_parallelization_factor
+    error_message = "replication.stream_parallelization_factor must be a whole number from 1 to 10 (concurrent batches per shard; Lambda keeps each item's records in order at any value)."
+  }
+
+  validation {
+    condition     = var.replication.stream_maximum_batching_window_in_seconds >= 0 && var.replication.stream_maximum_batching_window_in_seconds <= 300 && floor(var.replication.stream_maximum_batching_window_in_seconds) == var.replication.stream_maximum_batching_window_in_seconds
+    error_message = "replication.stream_maximum_batching_window_in_seconds must be a whole number of seconds from 0 to 300."
+  }
+
+  validation {
+    condition     = var.replication.stream_maximum_retry_attempts >= -1 && var.replication.stream_maximum_retry_attempts <= 10000 && floor(var.replication.stream_maximum_retry_attempts) == var.replication.stream_maximum_retry_attempts
+    error_message = "replication.stream_maximum_retry_attempts must be -1 (retry until the record expires, the default: no record is ever skipped) or a whole number from 0 to 10,000."
+  }
+
+  validation {
+    condition     = var.replication.stream_maximum_record_age_in_seconds == -1 || (var.replication.stream_maximum_record_age_in_seconds >= 60 && var.replication.stream_maximum_record_age_in_seconds <= 604800 && floor(var.replication.stream_maximum_record_age_in_seconds) == var.replication.stream_maximum_record_age_in_seconds)
+    error_message = "replication.stream_maximum_record_age_in_seconds must be -1 (until the record expires, the default) or a whole number of seconds from 60 to 604,800."
+  }
+
+  validation {
+    condition     = var.replication.queue_message_retention_seconds >= 60 && var.replication.queue_message_retention_seconds <= 1209600 && floor(var.replication.queue_message_retention_seconds) == var.replication.queue_message_retention_seconds
+    error_message = "replication.queue_message_retention_seconds must be a whole number of seconds from 60 to 1,209,600 (14 days, the SQS maximum)."
+  }
+
+  validation {
+    condition     = var.replication.queue_visibility_timeout_seconds == null || try(var.replication.queue_visibility_timeout_seconds >= 6 * var.replication.consumer.timeout && var.replication.queue_visibility_timeout_seconds <= 43200 && floor(var.replication.queue_visibility_timeout_seconds) == var.replication.queue_visibility_timeout_seconds, false)
+    error_message = "replication.queue_visibility_timeout_seconds must be null (6 x consumer.timeout) or a whole number of seconds from 6 x replication.consumer.timeout (Lambda's minimum for an SQS source) to 43,200."
+  }
+
+  validation {
+    condition     = var.replication.max_receive_count >= 1 && var.replication.max_receive_count <= 1000 && floor(var.replication.max_receive_count) == var.replication.max_receive_count
+    error_message = "replication.max_receive_count must be a whole number from 1 to 1,000."
+  }
+
+  validation {
+    condition     = var.replication.max_message_bytes >= 16384 && var.replication.max_message_bytes <= 262144 && floor(var.replication.max_message_bytes) == var.replication.max_message_bytes
+    error_message = "replication.max_message_bytes must be a whole number from 16,384 (fits any key and the envelope) to 262,144 (the largest MaximumMessageSize the hashicorp/aws provider accepts)."
+  }
+
+  validation {
+    condition     = var.replication.consumer_batch_size >= 1 && var.replication.consumer_batch_size <= 10 && floor(var.replication.consumer_batch_size) == var.replication.consumer_batch_size
+    error_message = "replication.consumer_batch_size must be a whole number from 1 to 10 (the event source mapping limit for a FIFO queue)."
+  }
+
+  validation {
+    condition     = var.replication.consumer_maximum_concurrency == null || try(var.replication.consumer_maximum_concurrency >= 2 && var.replication.consumer_maximum_concurrency <= 1000 && floor(var.replication.consumer_maximum_concurrency) == var.replication.consumer_maximum_concurrency, false)
+    error_message = "replication.consumer_maximum_concurrency must be null or a whole number from 2 to 1,000."
+  }
+
+  validation {
+    condition = alltrue([
+      for settings in [var.replication.forwarder, var.replication.consumer] :
+      settings.memory_size >= 128 && settings.memory_size <= 10240 && floor(settings.memory_size) == settings.memory_size
+    ])
+    error_message = "replication.forwarder.memory_size and replication.consumer.memory_size must be whole numbers of MB from 128 to 10240."
+  }
+
+  validation {
+    condition = alltrue([
+      for settings in [var.replication.forwarder, var.replication.consumer] :
+      settings.timeout >= 10 && settings.timeout <= 900 && floor(settings.timeout) == settings.timeout
+    ])
+    error_message = "replication.forwarder.timeout and replication.consumer.timeout must be whole numbers of seconds from 10 to 900."
+  }
+
+  validation {
+    condition = alltrue([
+      for settings in [var.replication.forwarder, var.replication.consumer] :
+      settings.max_attempts >= 1 && settings.max_attempts <= 100 && floor(settings.max_attempts) == settings.max_attempts
+    ])
+    error_message = "replication.forwarder.max_attempts and replication.consumer.max_attempts must be whole numbers from 1 to 100."
+  }
+
+  validation {
+    condition = alltrue([
+      for settings in [var.replication.forwarder, var.replication.consumer] :
+      settings.backoff_base_ms >= 1 && settings.backoff_cap_ms >= settings.backoff_base_ms && settings.backoff_cap_ms <= 300000 && floor(settings.backoff_base_ms) == settings.backoff_base_ms && floor(settings.backoff_cap_ms) == settings.backoff_cap_ms
+    ])
+    error_message = "replication.forwarder and replication.consumer need whole milliseconds with 1 <= backoff_base_ms <= backoff_cap_ms <= 300000."
+  }
+
+  validation {
+    condition = alltrue([
+      for settings in [var.replication.forwarder, var.replication.consumer] :
+      settings.time_safety_margin_seconds >= 1 && settings.time_safety_margin_seconds < settings.timeout && floor(settings.time_safety_margin_seconds) == settings.time_safety_margin_seconds
+    ])
+    error_message = "replication.forwarder.time_safety_margin_seconds and replication.consumer.time_safety_margin_seconds must be whole numbers of seconds, at least 1 and less than the function's timeout."
+  }
+}
+
+variable "prewarm" {
+  description = <<-EOT
+    Capacity pre-warm: states before the backfill's Maps raise the tables' capacity, and states after them (on
+    success and on failure) put it back.
+      enabled                   - deploy it: the capacity states, and the worker's dynamodb:UpdateTable on the
+                                  source and target tables plus the Application Auto Scaling calls (default
+                                  false: a run that asks for pre-warm is then refused).
+      by_default                - runs pre-warm unless their input says "prewarm": false (default true; only with
+                                  enabled).
+      read_capacity_units       - read capacity for the tables a run scans or reads (12000, the seed's PREWARM_RCU).
+      write_capacity_units      - write capacity for the table a run writes and each of its GSIs (4000, the
+                                  seed's PREWARM_WCU).
+      warm_throughput_on_demand - also pre-warm on-demand tables with warm throughput (default false: it is
+                                  billed and can never be lowered again on the base table).
+    Provisioned tables get their ProvisionedThroughput raised; tables under auto scaling get their scalable
+    target's minimum raised; nothing is ever lowered below what it already is. The reset restores the original
+    values; DynamoDB allows about 27 decreases a day, and a refused one is reported with the command to run.
+    A run overrides the units with prewarm_rcu / prewarm_wcu (ddb-migrate run --prewarm-rcu/--prewarm-wcu).
+  EOT
+  type = object({
+    enabled                   = optional(bool, false)
+    by_default                = optional(bool, true)
+    read_capacity_units       = optional(number, 12000)
+    write_capacity_units      = optional(number, 4000)
+    warm_throughput_on_demand = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.prewarm.read_capacity_units >= 1 && var.prewarm.read_capacity_units <= 40000 && floor(var.prewarm.read_capacity_units) == var.prewarm.read_capacity_units
+    error_message = "prewarm.read_capacity_units must be a whole number from 1 to 40,000 (DynamoDB's default per-table capacity quota)."
+  }
+
+  validation {
+    condition     = var.prewarm.write_capacity_units >= 1 && var.prewarm.write_capacity_units <= 40000 && floor(var.prewarm.write_capacity_units) == var.prewarm.write_capacity_units
+    error_message = "prewarm.write_capacity_units must be a whole number from 1 to 40,000 (DynamoDB's default per-table capacity quota)."
+  }
+}
+
+variable "alarms" {
+  description = <<-EOT
+    CloudWatch alarms on the deployment (modules/alarms, docs/OBSERVABILITY.md): a failed backfill run, worker
+    errors, and with replication a non-empty dead-letter queue, a non-empty stream failure queue, the forwarder
+    falling behind, and consumer errors. Alarms of features that are off are not created.
+      enabled                        - create them (default false)
+      sns_topic_arn                  - SNS topic notified when an alarm fires; null creates the alarms without
+                                       notifications
+      notify_ok                      - also notify the topic when an alarm returns to OK (default true)
+      iterator_age_threshold_seconds - the forwarder alarm fires when the newest record it read is older than
+                                       this (1-86400, default 300; stream records expire after 24 hours)
+      period_seconds                 - period of every alarm, a multiple of 60 (default 60)
+      evaluation_periods             - consecutive breaching periods before an alarm fires (default 1)
+  EOT
+  type = object({
+    enabled                        = optional(bool, false)
+    sns_topic_arn                  = optional(string)
+    notify_ok                      = optional(bool, true)
+    iterator_age_threshold_seconds = optional(number, 300)
+    period_seconds                 = optional(number, 60)
+    evaluation_periods             = optional(number, 1)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.alarms.sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.alarms.sns_topic_arn))
+    error_message = "alarms.sns_topic_arn must be null or an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<topic name>)."
+  }
+
+  validation {
+    condition     = var.alarms.iterator_age_threshold_seconds >= 1 && var.alarms.iterator_age_threshold_seconds <= 86400 && floor(var.alarms.iterator_age_threshold_seconds) == var.alarms.iterator_age_threshold_seconds
+    error_message = "alarms.iterator_age_threshold_seconds must be a whole number of seconds from 1 to 86400: stream records expire after 24 hours, so a higher threshold would only fire after changes are lost."
+  }
+
+  validation {
+    condition     = var.alarms.period_seconds >= 60 && var.alarms.period_seconds % 60 == 0
+    error_message = "alarms.period_seconds must be a multiple of 60: the Lambda, SQS and Step Functions metrics have 1-minute resolution."
+  }
+
+  validation {
+    condition     = var.alarms.evaluation_periods >= 1 && floor(var.alarms.evaluation_periods) == var.alarms.evaluation_periods
+    error_message = "alarms.evaluation_periods must be a whole number of at least 1."
+  }
+
+  validation {
+    condition     = var.alarms.period_seconds * var.alarms.evaluation_periods <= (var.alarms.period_seconds < 3600 ? 86400 : 604800)
+    error_message = "alarms.period_seconds x alarms.evaluation_periods is longer than CloudWatch evaluates: at most one day for periods under an hour, seven days otherwise."
+  }
 }

@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from migration_core.backfill import BackfillService
+from migration_core.capacity import CapacityActions, CapacityClient
 from migration_core.config import WorkerConfig, read_client_config, write_client_config
 from migration_core.errors import InvalidInput
 from migration_core.models import RunSpec, SegmentRequest, SegmentResult
@@ -31,6 +32,15 @@ SERVICE = BackfillService(
     write_client=boto3.client("dynamodb", config=write_client_config(CONFIG.write_concurrency)),
     retry_policy=CONFIG.retry_policy(),
 )
+# Pre-warm's capacity actions; their Application Auto Scaling client is created on the first capacity action.
+CAPACITY = CapacityActions(
+    lambda: CapacityClient(
+        boto3.client("dynamodb", config=read_client_config()),
+        boto3.client("application-autoscaling", config=read_client_config()),
+    ),
+    (CONFIG.source_table, CONFIG.target_table),
+)
+CAPACITY_ACTIONS = ("capacity_capture", "capacity_raise", "capacity_status", "capacity_reset")
 
 
 @metrics.log_metrics
@@ -59,12 +69,31 @@ def _dispatch(action: Any, event: dict[str, Any], context: LambdaContext) -> dic
         logger.info("Segment invocation finished", extra={"result": response})
         return response
     if action == "summarize":
-        summary = SERVICE.summarize(RunSpec.from_event(event.get("run")))
+        summary = SERVICE.summarize(RunSpec.from_event(event.get("run")), event.get("capacity"))
         logger.info("Run summarized", extra={"summary": summary})
         return summary
     if action == "report_failure":
-        return SERVICE.report_failure(RunSpec.from_event(event.get("run")), event.get("error"))
-    raise InvalidInput(f"unknown action {action!r}; expected plan, segment, summarize or report_failure")
+        return SERVICE.report_failure(RunSpec.from_event(event.get("run")), event.get("error"), event.get("capacity"))
+    if action in CAPACITY_ACTIONS:
+        return _capacity(action, event)
+    raise InvalidInput(
+        f"unknown action {action!r}; expected plan, segment, summarize or report_failure (with pre-warm also "
+        f"{', '.join(CAPACITY_ACTIONS)})"
+    )
+
+
+def _capacity(action: str, event: dict[str, Any]) -> dict[str, Any]:
+    if not CONFIG.prewarm_allowed:
+        raise InvalidInput(f"{action}: pre-warm is not enabled for this deployment (PREWARM_ALLOWED)")
+    run = RunSpec.from_event(event.get("run"))
+    if action == "capacity_capture":
+        capacity = CAPACITY.capture(run)
+    elif action == "capacity_reset":
+        capacity = CAPACITY.reset(run, event.get("capacity"))
+    else:
+        capacity = CAPACITY.raise_capacity(run, event.get("capacity"))
+    logger.info("Capacity step", extra={"capacity": capacity})
+    return capacity
 
 
 def _publish_metrics(result: SegmentResult) -> None:

@@ -10,6 +10,7 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any, cast
 
 from migration_core.batch_writer import ParallelBatchWriter
+from migration_core.capacity import capacity_cause_lines, capacity_report
 from migration_core.clock import Clock, utc_now
 from migration_core.config import WorkerConfig
 from migration_core.errors import IncompleteRun, InvalidInput, InvalidItemError, TransformError
@@ -129,7 +130,15 @@ class BackfillService:
             )
             return worker.run(request, pages, budget)
 
-    def summarize(self, run: RunSpec) -> dict[str, Any]:
+    def summarize(self, run: RunSpec, capacity: Any = None) -> dict[str, Any]:
+        """The run's summary; with ``capacity`` (the pre-warm state after the reset) it reports the capacity too."""
+        summary = self._summarize(run)
+        report = capacity_report(capacity)
+        if report is not None:
+            summary["capacity"] = report
+        return summary
+
+    def _summarize(self, run: RunSpec) -> dict[str, Any]:
         self._check_configured_tables(run)
         records = self._state.segment_records(run.run_id)
         totals = _total(records)
@@ -155,8 +164,12 @@ class BackfillService:
             "items_per_second": round(totals.written / duration, 1) if duration > 0 else 0.0,
         }
 
-    def report_failure(self, run: RunSpec, error: Any) -> dict[str, str]:
-        """Turn the Map's failure into one readable cause for the execution's final Fail state."""
+    def report_failure(self, run: RunSpec, error: Any, capacity: Any = None) -> dict[str, str]:
+        """Turn the Map's failure into one readable cause for the execution's final Fail state.
+
+        With ``capacity`` (a pre-warmed run, after its reset) the cause says what the reset did and lists the
+        commands that restore by hand what it could not; those lines come before the segment details, so the
+        32 KiB cut never drops them."""
         records = self._state.segment_records(run.run_id)
         totals = _total(records)
         failures = sorted((r for r in records if r.error and not r.done), key=lambda r: (r.phase, r.segment))
@@ -166,6 +179,7 @@ class BackfillService:
             f"Migration run {run.run_id} ({run.source_table} -> {run.target_table}) failed: "
             f"{details.get('Error', 'unknown error')}: {str(details.get('Cause', '')).strip()[:2000]}",
             f"Copy segments done: {copy_done} of {run.total_segments}.",
+            *capacity_cause_lines(capacity),
             f"Failed segments: {len(failures)}.",
         ]
         lines.extend(f"  {r.phase} segment {r.segment}: {r.error}" for r in failures[:MAX_LISTED_FAILURES])

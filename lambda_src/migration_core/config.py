@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from botocore.config import Config
 
 from migration_core.errors import ConfigurationError
+from migration_core.models import MAX_PREWARM_UNITS
 from migration_core.retry import RetryPolicy
 
 # Reads (Scan, DescribeTable, state records) are idempotent, so botocore may retry them on its own.
@@ -36,10 +37,25 @@ class WorkerConfig:
     scan_page_limit: int | None = None
     # The deployment grants the Scan on the target that a cleanup needs only when it opted in.
     cleanup_allowed: bool = True
+    # Pre-warm (Terraform's prewarm variable): whether the deployment has the capacity states and the worker's
+    # UpdateTable / Application Auto Scaling permissions, and the defaults of a run's prewarm fields.
+    prewarm_allowed: bool = False
+    default_prewarm: bool = False
+    default_prewarm_read_units: int = 12_000
+    default_prewarm_write_units: int = 4_000
+    default_warm_throughput_on_demand: bool = False
 
     def __post_init__(self) -> None:
         if self.backoff_cap_ms < self.backoff_base_ms:
             raise ConfigurationError("BACKOFF_CAP_MS must not be smaller than BACKOFF_BASE_MS")
+        if self.default_prewarm and not self.prewarm_allowed:
+            raise ConfigurationError("DEFAULT_PREWARM=true needs PREWARM_ALLOWED=true")
+        for name, units in (
+            ("DEFAULT_PREWARM_RCU", self.default_prewarm_read_units),
+            ("DEFAULT_PREWARM_WCU", self.default_prewarm_write_units),
+        ):
+            if not 1 <= units <= MAX_PREWARM_UNITS:
+                raise ConfigurationError(f"{name} must be from 1 to {MAX_PREWARM_UNITS}, got {units}")
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> WorkerConfig:
@@ -58,6 +74,13 @@ class WorkerConfig:
             ),
             scan_page_limit=_integer(environ, "SCAN_PAGE_LIMIT", 0, minimum=0) or None,
             cleanup_allowed=environ.get("CLEANUP_ALLOWED", "false").strip().lower() == "true",
+            prewarm_allowed=_boolean(environ, "PREWARM_ALLOWED", defaults.prewarm_allowed),
+            default_prewarm=_boolean(environ, "DEFAULT_PREWARM", defaults.default_prewarm),
+            default_prewarm_read_units=_integer(environ, "DEFAULT_PREWARM_RCU", defaults.default_prewarm_read_units),
+            default_prewarm_write_units=_integer(environ, "DEFAULT_PREWARM_WCU", defaults.default_prewarm_write_units),
+            default_warm_throughput_on_demand=_boolean(
+                environ, "DEFAULT_PREWARM_WARM_THROUGHPUT", defaults.default_warm_throughput_on_demand
+            ),
         )
 
     def retry_policy(
@@ -74,7 +97,8 @@ class WorkerConfig:
 
 def read_client_config() -> Config:
     return Config(
-        retries={"max_attempts": READ_MAX_ATTEMPTS, "mode": "standard"},
+        # total_max_attempts counts the first call; botocore's "max_attempts" counts retries only.
+        retries={"total_max_attempts": READ_MAX_ATTEMPTS, "mode": "standard"},
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
     )
@@ -89,7 +113,9 @@ def write_client_config(write_concurrency: int) -> Config:
     has already passed ``validate_target_item`` (or comes straight from a Scan) and DynamoDB validates
     each request anyway."""
     return Config(
-        retries={"max_attempts": 1, "mode": "standard"},
+        # One call and no botocore retry: its "max_attempts" counts retries, so {"max_attempts": 1} still
+        # retried a throttled batch once, after a backoff of up to a second, before our policy saw it.
+        retries={"total_max_attempts": 1, "mode": "standard"},
         parameter_validation=False,
         max_pool_connections=max(10, write_concurrency),
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
@@ -115,6 +141,15 @@ def _integer(environ: Mapping[str, str], name: str, default: int, minimum: int =
     if value < minimum:
         raise ConfigurationError(f"environment variable {name} must be >= {minimum}, got {value}")
     return value
+
+
+def _boolean(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in {"true", "false"}:
+        raise ConfigurationError(f"environment variable {name} must be true or false, got {environ[name]!r}")
+    return raw == "true"
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:

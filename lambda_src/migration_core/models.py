@@ -17,6 +17,41 @@ PHASES: tuple[Phase, ...] = ("cleanup", "copy", "verify")
 MODES = ("copy", "verify")
 # Verify mode re-checks differing items after this many seconds at most (a Lambda sleeps meanwhile).
 MAX_SETTLE_SECONDS = 60
+# Pre-warm capacity units: DynamoDB's default per-table quota for provisioned capacity (and for on-demand
+# throughput), read and write alike. Requests above it fail at UpdateTable unless the account's quota was raised.
+MAX_PREWARM_UNITS = 40_000
+
+
+@dataclass(frozen=True)
+class PrewarmSpec:
+    """What a run asked the capacity states to raise (see migration_core.capacity for what each table gets)."""
+
+    # Read capacity for the tables the run scans or reads (the source; the target too in verify and cleanup).
+    read_units: int
+    # Write capacity for the table the run writes and every one of its global secondary indexes.
+    write_units: int
+    # On-demand tables are left alone unless this is set: warm throughput is billed and cannot be lowered.
+    warm_throughput_on_demand: bool = False
+
+    def to_event(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_event(cls, payload: Any) -> PrewarmSpec:
+        if not isinstance(payload, Mapping):
+            raise InvalidInput(f"run.prewarm must be an object or absent, got {payload!r}")
+        units: dict[str, int] = {}
+        for name in ("read_units", "write_units"):
+            value = payload.get(name)
+            if not _is_int(value) or not 1 <= value <= MAX_PREWARM_UNITS:
+                raise InvalidInput(
+                    f"run.prewarm.{name} must be an integer from 1 to {MAX_PREWARM_UNITS}, got {value!r}"
+                )
+            units[name] = value
+        warm = payload.get("warm_throughput_on_demand", False)
+        if not isinstance(warm, bool):
+            raise InvalidInput(f"run.prewarm.warm_throughput_on_demand must be true or false, got {warm!r}")
+        return cls(read_units=units["read_units"], write_units=units["write_units"], warm_throughput_on_demand=warm)
 
 
 @dataclass(frozen=True)
@@ -38,9 +73,16 @@ class RunSpec:
     settle_seconds: float = 0
     # Verify mode: the share of segments the plan picked (1.0: all of them).
     sample_fraction: float = 1.0
+    # Capacity to raise before the Maps and restore after them; None: the run leaves capacity alone.
+    prewarm: PrewarmSpec | None = None
 
     def to_event(self) -> dict[str, Any]:
-        return asdict(self)
+        event = asdict(self)
+        # Absent rather than null, so the run of a deployment without pre-warm keeps its shape; the state
+        # machine's PrewarmChoice tests the field with IsPresent.
+        if self.prewarm is None:
+            del event["prewarm"]
+        return event
 
     @classmethod
     def from_event(cls, payload: Any) -> RunSpec:
@@ -74,6 +116,8 @@ class RunSpec:
         for name, value in flags.items():
             if not isinstance(value, bool):
                 raise InvalidInput(f"run.{name} must be true or false, got {value!r}")
+        raw_prewarm = payload.get("prewarm")
+        prewarm = None if raw_prewarm is None else PrewarmSpec.from_event(raw_prewarm)
         return cls(
             run_id=payload["run_id"],
             source_table=payload["source_table"],
@@ -86,6 +130,7 @@ class RunSpec:
             scan_page_size=scan_page_size,
             settle_seconds=settle_seconds,
             sample_fraction=sample_fraction,
+            prewarm=prewarm,
         )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from migration_core.config import WorkerConfig
 from migration_core.errors import InvalidInput
-from migration_core.models import MAX_SETTLE_SECONDS, MODES, RunSpec
+from migration_core.models import MAX_PREWARM_UNITS, MAX_SETTLE_SECONDS, MODES, PrewarmSpec, RunSpec
 
 EXECUTION_INPUT_FIELDS = frozenset(
     {
@@ -22,8 +22,13 @@ EXECUTION_INPUT_FIELDS = frozenset(
         "mode",
         "settle_seconds",
         "sample_fraction",
+        "prewarm",
+        "prewarm_rcu",
+        "prewarm_wcu",
+        "prewarm_on_demand_warm_throughput",
     }
 )
+PREWARM_DETAIL_FIELDS = ("prewarm_rcu", "prewarm_wcu", "prewarm_on_demand_warm_throughput")
 MAX_TOTAL_SEGMENTS = 10_000
 MAX_SCAN_PAGE_SIZE = 10_000
 # Step Functions execution names are 1..80 characters; the run id is the execution name.
@@ -77,10 +82,30 @@ def parse_execution_input(raw: Any, *, run_id: Any, config: WorkerConfig) -> Run
         raise InvalidInput(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     settle_seconds, sample_fraction = _verify_options(execution_input, mode)
 
+    in_place = source_table == target_table
+    cleanup = _cleanup(execution_input, config, target_table, in_place=in_place)
+    prewarm = _prewarm(execution_input, config)
+    return RunSpec(
+        run_id=run_id,
+        source_table=source_table,
+        target_table=target_table,
+        total_segments=total_segments,
+        mode=mode,
+        cleanup=cleanup,
+        in_place=in_place,
+        time_budget_seconds=time_budget,
+        scan_page_size=scan_page_size,
+        settle_seconds=settle_seconds,
+        sample_fraction=sample_fraction,
+        prewarm=prewarm,
+    )
+
+
+def _cleanup(execution_input: Mapping[str, Any], config: WorkerConfig, target_table: str, *, in_place: bool) -> bool:
+    """cleanup_destination_table, refused unless confirmed, allowed by the deployment and not in place."""
     cleanup = execution_input.get("cleanup_destination_table", False)
     if not isinstance(cleanup, bool):
         raise InvalidInput(f"cleanup_destination_table must be true or false, got {cleanup!r}")
-    in_place = source_table == target_table
     if cleanup and in_place:
         raise InvalidInput(
             f"cleanup_destination_table is refused when source and target are the same table ({target_table!r}): "
@@ -96,18 +121,42 @@ def parse_execution_input(raw: Any, *, run_id: Any, config: WorkerConfig) -> Run
             f"cleanup_destination_table deletes every item of {target_table!r} before copying; "
             f'confirm by also passing "confirm_cleanup": "{target_table}"'
         )
-    return RunSpec(
-        run_id=run_id,
-        source_table=source_table,
-        target_table=target_table,
-        total_segments=total_segments,
-        mode=mode,
-        cleanup=cleanup,
-        in_place=in_place,
-        time_budget_seconds=time_budget,
-        scan_page_size=scan_page_size,
-        settle_seconds=settle_seconds,
-        sample_fraction=sample_fraction,
+    return cleanup
+
+
+def _prewarm(execution_input: Mapping[str, Any], config: WorkerConfig) -> PrewarmSpec | None:
+    """The run's pre-warm request with the deployment's defaults filled in; None when the run does not pre-warm."""
+    wanted = execution_input.get("prewarm", config.default_prewarm)
+    if not isinstance(wanted, bool):
+        raise InvalidInput(f"prewarm must be true or false, got {wanted!r}")
+    details = [name for name in PREWARM_DETAIL_FIELDS if name in execution_input]
+    if not wanted:
+        if details:
+            raise InvalidInput(f'{", ".join(details)} only apply when the run pre-warms; pass "prewarm": true as well')
+        return None
+    if not config.prewarm_allowed:
+        raise InvalidInput(
+            "prewarm is not enabled for this deployment: set prewarm = { enabled = true } in the Terraform module "
+            "(it adds the capacity states to the state machine and grants the worker UpdateTable on the two "
+            "tables and the Application Auto Scaling calls that pre-warm needs)"
+        )
+    units: dict[str, int] = {}
+    for field, default in (
+        ("prewarm_rcu", config.default_prewarm_read_units),
+        ("prewarm_wcu", config.default_prewarm_write_units),
+    ):
+        value = execution_input.get(field, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PREWARM_UNITS:
+            raise InvalidInput(
+                f"{field} must be an integer from 1 to {MAX_PREWARM_UNITS:,} capacity units (DynamoDB's default "
+                f"per-table quota), got {value!r}"
+            )
+        units[field] = value
+    warm = execution_input.get("prewarm_on_demand_warm_throughput", config.default_warm_throughput_on_demand)
+    if not isinstance(warm, bool):
+        raise InvalidInput(f"prewarm_on_demand_warm_throughput must be true or false, got {warm!r}")
+    return PrewarmSpec(
+        read_units=units["prewarm_rcu"], write_units=units["prewarm_wcu"], warm_throughput_on_demand=warm
     )
 
 

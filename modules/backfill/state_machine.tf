@@ -1,4 +1,8 @@
 locals {
+  # Wait between two capacity checks while a table is UPDATING (the worker gives up after 90 raise checks and
+  # 60 reset attempts: 15 and 10 minutes).
+  capacity_check_interval_seconds = 10
+
   # Step Functions expects a float here, and moto's ASL parser rejects an integer literal outright.
   tolerated_failure_percentage = strcontains(tostring(var.tolerated_failure_percentage), ".") ? tostring(var.tolerated_failure_percentage) : "${var.tolerated_failure_percentage}.0"
 
@@ -9,6 +13,10 @@ locals {
     tolerated_failure_percentage = local.tolerated_failure_percentage
     # A hung invoke surfaces as States.Timeout (retried) a minute after the worker itself would time out.
     segment_timeout_seconds = var.worker.timeout + 60
+    # The capacity states (pre-warm before the Maps, reset after them) exist only when pre-warm is enabled, so
+    # a backfill-only deployment keeps the plain graph.
+    prewarm_enabled                 = var.prewarm.enabled
+    capacity_check_interval_seconds = local.capacity_check_interval_seconds
   })
 
   state_machine_policies = merge(
@@ -102,6 +110,7 @@ resource "aws_iam_role_policy" "state_machine" {
 }
 
 resource "aws_cloudwatch_log_group" "state_machine" {
+  #checkov:skip=CKV_AWS_338:Retention is log_retention_days (default 30 days, every CloudWatch value allowed); a migration's logs are operational, and a year is the caller's choice, not a default.
   name              = "/aws/vendedlogs/states/${local.state_machine_name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
@@ -110,6 +119,7 @@ resource "aws_cloudwatch_log_group" "state_machine" {
 }
 
 resource "aws_sfn_state_machine" "this" {
+  #checkov:skip=CKV_AWS_284:X-Ray tracing is tracing_enabled, off by default: a run of thousands of segments would record a trace per child execution and worker invocation.
   name       = local.state_machine_name
   type       = "STANDARD"
   role_arn   = aws_iam_role.state_machine.arn

@@ -100,6 +100,19 @@ variable "allow_target_cleanup" {
   default     = false
 }
 
+variable "prewarm" {
+  description = "Capacity pre-warm and reset around each run. See the root module's variable of the same name."
+  type = object({
+    enabled                   = optional(bool, false)
+    by_default                = optional(bool, true)
+    read_capacity_units       = optional(number, 12000)
+    write_capacity_units      = optional(number, 4000)
+    warm_throughput_on_demand = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+}
+
 variable "layers" {
   description = "Layer version ARNs of the worker (the Powertools layer)."
   type        = list(string)

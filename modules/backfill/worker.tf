@@ -17,7 +17,66 @@ locals {
     },
     var.worker.scan_page_limit == null ? {} : { SCAN_PAGE_LIMIT = tostring(var.worker.scan_page_limit) },
     var.custom_transform_file == null ? {} : { TRANSFORM_MODULE = "custom_transform" },
+    # Without PREWARM_ALLOWED the plan refuses a run that asks for pre-warm: the state machine has no capacity
+    # states and the worker lacks the permissions.
+    var.prewarm.enabled ? {
+      PREWARM_ALLOWED                 = "true"
+      DEFAULT_PREWARM                 = tostring(var.prewarm.by_default)
+      DEFAULT_PREWARM_RCU             = tostring(var.prewarm.read_capacity_units)
+      DEFAULT_PREWARM_WCU             = tostring(var.prewarm.write_capacity_units)
+      DEFAULT_PREWARM_WARM_THROUGHPUT = tostring(var.prewarm.warm_throughput_on_demand)
+    } : {},
   )
+
+  # Pre-warm and its reset (migration_core.capacity), attached only with prewarm.enabled.
+  capacity_table_arns = distinct([data.aws_dynamodb_table.source.arn, data.aws_dynamodb_table.target.arn])
+  worker_capacity_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # UpdateTable on the table ARN also covers the tables' GSIs (GlobalSecondaryIndexUpdates) and warm
+        # throughput. IAM cannot narrow UpdateTable to throughput changes: the worker's code only ever sends
+        # ProvisionedThroughput, WarmThroughput and GSI updates of those two.
+        Sid      = "ChangeTableCapacity"
+        Effect   = "Allow"
+        Action   = ["dynamodb:DescribeTable", "dynamodb:UpdateTable"]
+        Resource = local.capacity_table_arns
+      },
+      {
+        # Application Auto Scaling's Describe* actions support no resource-level permissions and no
+        # service-specific condition keys: "*" is the only resource they accept.
+        Sid      = "ReadAutoScalingTargets"
+        Effect   = "Allow"
+        Action   = "application-autoscaling:DescribeScalableTargets"
+        Resource = "*"
+      },
+      {
+        # Scalable-target ARNs end in a random id, not in the table's name, so the statement cannot name the
+        # two tables' targets: the narrowest AWS allows is every scalable target of this account and region,
+        # limited by the service's condition keys to DynamoDB's four capacity dimensions. (aws:ResourceTag
+        # would need tags on the targets, which pre-warm does not own.) The worker updates only the targets
+        # of the tables it migrates, and only their MinCapacity/MaxCapacity: no RoleARN (so no iam:PassRole)
+        # and no Tags (so no application-autoscaling:TagResource). It updates targets that already exist, so
+        # the DynamoDB auto scaling service-linked role exists too and iam:CreateServiceLinkedRole is not
+        # needed.
+        Sid      = "RaiseAutoScalingMinimum"
+        Effect   = "Allow"
+        Action   = "application-autoscaling:RegisterScalableTarget"
+        Resource = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account_id}:scalable-target/*"
+        Condition = {
+          StringEquals = {
+            "application-autoscaling:service-namespace" = "dynamodb"
+            "application-autoscaling:scalable-dimension" = [
+              "dynamodb:table:ReadCapacityUnits",
+              "dynamodb:table:WriteCapacityUnits",
+              "dynamodb:index:ReadCapacityUnits",
+              "dynamodb:index:WriteCapacityUnits",
+            ]
+          }
+        }
+      },
+    ]
+  })
 
   # BatchGetItem serves the verify phase (consistent reads of both sides). The target needs Scan only for a
   # cleanup run, which scans the target for the keys to delete; an in-place run scans it anyway, as the source.
@@ -99,6 +158,7 @@ module "worker" {
   policies = merge(
     { dynamodb = local.worker_dynamodb_policy },
     local.worker_uses_kms ? { kms = local.worker_kms_policy } : {},
+    var.prewarm.enabled ? { capacity = local.worker_capacity_policy } : {},
   )
 
   log_retention_days = var.log_retention_days

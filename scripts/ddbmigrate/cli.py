@@ -42,7 +42,7 @@ from ddbmigrate.verify import (
     run_distributed,
 )
 from migration_core.errors import MigrationError
-from migration_core.models import MAX_SETTLE_SECONDS
+from migration_core.models import MAX_PREWARM_UNITS, MAX_SETTLE_SECONDS
 
 console = Console(stderr=False, highlight=False)
 
@@ -93,11 +93,29 @@ def main() -> None:
 @click.option(
     "--prewarm/--no-prewarm",
     envvar="PREWARM",
-    default=False,
-    help="Raise table capacity for the run (env PREWARM).",
+    default=None,
+    help="Raise the tables' capacity for the run and restore it afterwards (env PREWARM); default: the "
+    "deployment's prewarm.by_default. Needs prewarm.enabled in the Terraform module.",
 )
-@click.option("--prewarm-rcu", envvar="PREWARM_RCU", type=click.IntRange(1), help="Source read capacity.")
-@click.option("--prewarm-wcu", envvar="PREWARM_WCU", type=click.IntRange(1), help="Target write capacity.")
+@click.option(
+    "--prewarm-rcu",
+    envvar="PREWARM_RCU",
+    type=click.IntRange(1, MAX_PREWARM_UNITS),
+    help="Read capacity for the tables the run reads (env PREWARM_RCU); default: prewarm.read_capacity_units.",
+)
+@click.option(
+    "--prewarm-wcu",
+    envvar="PREWARM_WCU",
+    type=click.IntRange(1, MAX_PREWARM_UNITS),
+    help="Write capacity for the target and each GSI (env PREWARM_WCU); default: prewarm.write_capacity_units.",
+)
+@click.option(
+    "--prewarm-warm-throughput/--no-prewarm-warm-throughput",
+    envvar="PREWARM_WARM_THROUGHPUT",
+    default=None,
+    help="Also pre-warm on-demand tables with warm throughput (env PREWARM_WARM_THROUGHPUT). It is billed and "
+    "can never be lowered again; without it on-demand tables are left alone.",
+)
 @click.option(
     "--cleanup-destination-table",
     is_flag=True,
@@ -123,9 +141,10 @@ def run(
     source_table: str | None,
     target_table: str | None,
     total_segments: int | None,
-    prewarm: bool,
+    prewarm: bool | None,
     prewarm_rcu: int | None,
     prewarm_wcu: int | None,
+    prewarm_warm_throughput: bool | None,
     cleanup_destination_table: bool,
     confirm_cleanup: str | None,
     time_budget_seconds: int | None,
@@ -148,12 +167,7 @@ def run(
     if cleanup_destination_table:
         run_input["cleanup_destination_table"] = True
         run_input["confirm_cleanup"] = confirm_cleanup or ""
-    if prewarm:
-        run_input["prewarm"] = True
-        if prewarm_rcu:
-            run_input["prewarm_rcu"] = prewarm_rcu
-        if prewarm_wcu:
-            run_input["prewarm_wcu"] = prewarm_wcu
+    run_input.update(_prewarm_input(prewarm, prewarm_rcu, prewarm_wcu, prewarm_warm_throughput))
     name = run_name or runner.new_run_name()
     execution_arn = runner.start_execution(deployment, run_input, name)
     console.print(f"started [bold]{name}[/]: {execution_arn}")
@@ -162,6 +176,25 @@ def run(
     result = runner.follow(deployment, execution_arn, console)
     runner.render_summary(result, console)
     _finish(result, json_output)
+
+
+def _prewarm_input(
+    prewarm: bool | None, read_units: int | None, write_units: int | None, warm_throughput: bool | None
+) -> dict[str, Any]:
+    """The execution input's prewarm fields: only what was given, so the deployment's defaults apply otherwise.
+
+    With --no-prewarm the sizes are left out (PREWARM_RCU in the environment must not fail a run that does not
+    pre-warm); without either flag they are sent and the plan refuses them if the run does not pre-warm."""
+    if prewarm is False:
+        return {"prewarm": False}
+    fields: dict[str, Any] = {} if prewarm is None else {"prewarm": True}
+    if read_units is not None:
+        fields["prewarm_rcu"] = read_units
+    if write_units is not None:
+        fields["prewarm_wcu"] = write_units
+    if warm_throughput is not None:
+        fields["prewarm_on_demand_warm_throughput"] = warm_throughput
+    return fields
 
 
 @main.command()

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from ddbmigrate.demo import Demo
 from ddbmigrate.tables import scan_all
+from tests.integration.conftest import USE_EMULATOR
 from tests.integration.helpers import Item, by_key, normalize
 
 
@@ -27,9 +28,7 @@ def expected_target(item: Item) -> Item:
     return result
 
 
-def test_backfill_racing_live_writes_converges_to_transform_of_source(
-    aws_endpoint: str | None, tmp_path: Path
-) -> None:
+def test_backfill_racing_live_writes_converges_to_transform_of_source(aws_endpoint: str | None, tmp_path: Path) -> None:
     demo = Demo(
         items=3_000,
         segments=4,
@@ -37,6 +36,7 @@ def test_backfill_racing_live_writes_converges_to_transform_of_source(
         workdir=tmp_path,
         console=Console(width=160),
         use_emulator=False,  # the session's emulator (or the user's endpoint) is already in place
+        on_emulator=USE_EMULATOR,
     )
 
     report = demo.run()

@@ -360,3 +360,112 @@ run "kms_key_arn_alias_rejected" {
   variables { kms_key_arn = "arn:aws:kms:us-east-1:123456789012:alias/migrations" }
   expect_failures = [var.kms_key_arn]
 }
+
+run "kms_key_arn_key_id_rejected" {
+  command = plan
+  variables { kms_key_arn = "1234abcd-12ab-34cd-56ef-1234567890ab" }
+  expect_failures = [var.kms_key_arn]
+}
+
+run "tags_valid_at_the_limits_plan" {
+  command = plan
+  variables {
+    tags = merge(
+      { for i in range(49) : "tag${i}" => "" },
+      { (join("", [for i in range(128) : "k"])) = join("", [for i in range(256) : "v"]) },
+    )
+  }
+}
+
+run "tags_too_many" {
+  command = plan
+  variables { tags = { for i in range(51) : "tag${i}" => "value" } }
+  expect_failures = [var.tags]
+}
+
+run "tags_key_too_long" {
+  command = plan
+  variables { tags = { (join("", [for i in range(129) : "k"])) = "value" } }
+  expect_failures = [var.tags]
+}
+
+run "tags_value_too_long" {
+  command = plan
+  variables { tags = { owner = join("", [for i in range(257) : "v"]) } }
+  expect_failures = [var.tags]
+}
+
+run "tags_reserved_aws_prefix" {
+  command = plan
+  variables { tags = { "aws:owner" = "me" } }
+  expect_failures = [var.tags]
+}
+
+run "alarms_valid_configuration_plans" {
+  command = plan
+  variables {
+    alarms = {
+      enabled                        = true
+      sns_topic_arn                  = "arn:aws-cn:sns:cn-north-1:123456789012:migration_alerts-1"
+      iterator_age_threshold_seconds = 86400
+      period_seconds                 = 3600
+      evaluation_periods             = 168
+    }
+  }
+}
+
+run "alarms_sns_topic_arn_not_an_arn" {
+  command = plan
+  variables {
+    alarms = { enabled = true, sns_topic_arn = "migration-alerts" }
+  }
+  expect_failures = [var.alarms]
+}
+
+run "alarms_sns_topic_arn_of_another_service" {
+  command = plan
+  variables {
+    alarms = { enabled = true, sns_topic_arn = "arn:aws:sqs:us-east-1:123456789012:migration-alerts" }
+  }
+  expect_failures = [var.alarms]
+}
+
+run "alarms_iterator_age_threshold_zero" {
+  command = plan
+  variables {
+    alarms = { enabled = true, iterator_age_threshold_seconds = 0 }
+  }
+  expect_failures = [var.alarms]
+}
+
+run "alarms_iterator_age_threshold_beyond_stream_retention" {
+  command = plan
+  variables {
+    alarms = { enabled = true, iterator_age_threshold_seconds = 86401 }
+  }
+  expect_failures = [var.alarms]
+}
+
+run "alarms_period_not_a_multiple_of_a_minute" {
+  command = plan
+  variables {
+    alarms = { enabled = true, period_seconds = 90 }
+  }
+  expect_failures = [var.alarms]
+}
+
+run "alarms_evaluation_periods_zero" {
+  command = plan
+  variables {
+    alarms = { enabled = true, evaluation_periods = 0 }
+  }
+  expect_failures = [var.alarms]
+}
+
+run "alarms_evaluation_range_over_a_day" {
+  command = plan
+  variables {
+    alarms = { enabled = true, period_seconds = 60, evaluation_periods = 1441 }
+  }
+  expect_failures = [var.alarms]
+}

@@ -50,6 +50,7 @@ run "worker_environment_follows_the_contract" {
       BACKOFF_CAP_MS               = "20000"
       TIME_SAFETY_MARGIN_SECONDS   = "60"
       TRANSFORM_STEPS              = "[]"
+      CLEANUP_ALLOWED              = "false"
       POWERTOOLS_SERVICE_NAME      = "demo-backfill-worker"
       POWERTOOLS_METRICS_NAMESPACE = "ddb-migrate"
     })

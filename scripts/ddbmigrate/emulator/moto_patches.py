@@ -11,6 +11,10 @@ Each patch is a small function with a docstring that says why moto needs it:
 - Step Functions: ``ValidateStateMachineDefinition`` and ``ListStateMachineVersions`` (missing, the
   Terraform provider calls both), ``StartExecution`` without a name, and an integer
   ``ToleratedFailurePercentage`` (moto's grammar wants a float).
+- DynamoDB speed and thread safety (request parsing and response serialization of items, item sizing and
+  copying, key-ordered Scans and Queries, binary partition keys in segmented Scans, garbage collector
+  thresholds): in :mod:`.dynamodb_speedups`, also installable on their own with
+  :func:`install_dynamodb_speedups` (tests and benchmarks using ``mock_aws``).
 
 :func:`install` checks that every attribute it replaces exists before touching anything, so an
 incompatible moto fails loudly at start-up instead of misbehaving later, and :func:`uninstall`
@@ -21,13 +25,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gc
 import importlib.metadata
 import json
 import logging
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from moto.awslambda.exceptions import LambdaClientError
@@ -38,6 +42,7 @@ from moto.dynamodb.models.table import StreamShard, Table
 from moto.sqs.models import Queue
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from . import dynamodb_speedups
 from .executor import InvocationResult
 
 LOGGER = logging.getLogger("ddbmigrate.emulator")
@@ -59,35 +64,52 @@ class FunctionRunner(Protocol):
     def invoke_moto_function_async(self, fn: Any, payload: bytes) -> str: ...
 
 
-@dataclass
-class _Applied:
-    owner: Any
-    name: str
-    previous: Any
-
-
 class AppliedPatches:
     """The patches currently in place; :meth:`undo` reverts them in reverse order."""
 
     def __init__(self) -> None:
-        self._applied: list[_Applied] = []
+        self._undo: list[Callable[[], None]] = []
 
     def apply(self, owner: Any, name: str, value: Any) -> None:
-        self._applied.append(_Applied(owner, name, owner.__dict__.get(name, _MISSING)))
+        """Set an attribute (class, module); undone by restoring it or, if ``owner`` had none, deleting it."""
+        previous = owner.__dict__.get(name, _MISSING)
         setattr(owner, name, value)
 
-    def undo(self) -> None:
-        while self._applied:
-            applied = self._applied.pop()
-            if applied.previous is _MISSING:
-                delattr(applied.owner, applied.name)
+        def restore() -> None:
+            if previous is _MISSING:
+                delattr(owner, name)
             else:
-                setattr(applied.owner, applied.name, applied.previous)
+                setattr(owner, name, previous)
+
+        self._undo.append(restore)
+
+    def apply_entry(self, mapping: dict[str, Any], key: str, value: Any) -> None:
+        """Set an entry of one of moto's registries (a dictionary)."""
+        previous = mapping.get(key, _MISSING)
+        mapping[key] = value
+
+        def restore() -> None:
+            if previous is _MISSING:
+                mapping.pop(key, None)
+            else:
+                mapping[key] = previous
+
+        self._undo.append(restore)
+
+    def apply_call(self, do: Callable[[], None], undo: Callable[[], None]) -> None:
+        """Run ``do`` now and ``undo`` when the patches are undone."""
+        do()
+        self._undo.append(undo)
+
+    def undo(self) -> None:
+        while self._undo:
+            self._undo.pop()()
 
 
 _runner: FunctionRunner | None = None
 _install_lock = threading.Lock()
 _installed: AppliedPatches | None = None
+_speedups_installed: AppliedPatches | None = None
 
 
 def _require_runner() -> FunctionRunner:
@@ -435,6 +457,10 @@ def _check_compatible(targets: list[tuple[Any, str, Any, str]]) -> None:
         code = getattr(owner, needle).__code__
         if "lambda_event_source_mappings" not in code.co_names:
             problems.append(f"{owner.__qualname__}.{needle} no longer reads lambda_event_source_mappings")
+    _raise_if(problems)
+
+
+def _raise_if(problems: list[str]) -> None:
     if problems:
         version = importlib.metadata.version("moto")
         raise MotoIncompatibleError(
@@ -443,23 +469,51 @@ def _check_compatible(targets: list[tuple[Any, str, Any, str]]) -> None:
         )
 
 
+def _warn_if_untested() -> None:
+    version = importlib.metadata.version("moto")
+    if version != TESTED_MOTO_VERSION:
+        LOGGER.warning("moto %s is untested with the emulator (tested: %s)", version, TESTED_MOTO_VERSION)
+
+
+def _apply_dynamodb_speedups(applied: AppliedPatches) -> None:
+    """Apply :mod:`.dynamodb_speedups`; the caller holds ``_install_lock`` and has checked compatibility."""
+    dynamodb_speedups.reset()
+    previous_thresholds = gc.get_threshold()
+    applied.apply_call(
+        lambda: gc.set_threshold(*dynamodb_speedups.gc_thresholds(previous_thresholds)),
+        lambda: gc.set_threshold(*previous_thresholds),
+    )
+    for owner, name, value in dynamodb_speedups.replacements():
+        applied.apply(owner, name, value)
+    protocol = dynamodb_speedups.PROTOCOL
+    applied.apply_entry(dynamodb_speedups.parser_registry(), protocol, dynamodb_speedups.DynamoDBAwareJSONParser)
+    serializers = dynamodb_speedups.serializer_registry()
+    applied.apply_entry(serializers, dynamodb_speedups.SERVICE, {protocol: dynamodb_speedups.DynamoDBSerializer})
+
+
 def install(runner: FunctionRunner) -> AppliedPatches:
     """Apply every patch; only one emulator per process may hold them."""
     global _runner, _installed  # noqa: PLW0603 - process-wide patch state is the point
     with _install_lock:
         if _installed is not None:
             raise RuntimeError("an emulator is already running in this process")
-        version = importlib.metadata.version("moto")
-        if version != TESTED_MOTO_VERSION:
-            LOGGER.warning("moto %s is untested with the emulator (tested: %s)", version, TESTED_MOTO_VERSION)
+        if _speedups_installed is not None:
+            raise RuntimeError("the DynamoDB speed-ups are installed on their own; uninstall them first")
+        _warn_if_untested()
         targets = list(_targets())
         _check_compatible(targets)
+        _raise_if(dynamodb_speedups.compatibility_problems())
         applied = AppliedPatches()
         for owner, name, value, kind in targets:
             if kind == ADD and name in owner.__dict__:
                 LOGGER.info("moto implements %s.%s now; keeping moto's", owner.__qualname__, name)
                 continue
             applied.apply(owner, name, value)
+        try:
+            _apply_dynamodb_speedups(applied)
+        except BaseException:
+            applied.undo()
+            raise
         _runner = runner
         _installed = applied
         return applied
@@ -470,6 +524,37 @@ def uninstall() -> None:
     with _interpreter_lock, _install_lock:
         if _installed is not None:
             _installed.undo()
+            dynamodb_speedups.reset()
         _installed = None
         _runner = None
         _interpreter_patched = False
+
+
+def install_dynamodb_speedups() -> AppliedPatches:
+    """Apply only :mod:`.dynamodb_speedups`: for tests and benchmarks that use moto in-process (``mock_aws``).
+
+    The emulator's :func:`install` applies them too; the two cannot be combined.
+    """
+    global _speedups_installed  # noqa: PLW0603 - process-wide patch state is the point
+    with _install_lock:
+        if _installed is not None or _speedups_installed is not None:
+            raise RuntimeError("the DynamoDB speed-ups are already installed in this process")
+        _warn_if_untested()
+        _raise_if(dynamodb_speedups.compatibility_problems())
+        applied = AppliedPatches()
+        try:
+            _apply_dynamodb_speedups(applied)
+        except BaseException:
+            applied.undo()
+            raise
+        _speedups_installed = applied
+        return applied
+
+
+def uninstall_dynamodb_speedups() -> None:
+    global _speedups_installed  # noqa: PLW0603 - process-wide patch state is the point
+    with _install_lock:
+        if _speedups_installed is not None:
+            _speedups_installed.undo()
+            dynamodb_speedups.reset()
+        _speedups_installed = None

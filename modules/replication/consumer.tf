@@ -1,0 +1,134 @@
+locals {
+  consumer_environment = merge(
+    {
+      SOURCE_TABLE                 = var.source_table_name
+      TARGET_TABLE                 = var.target_table_name
+      MAX_WRITE_ATTEMPTS           = tostring(var.consumer.max_attempts)
+      BACKOFF_BASE_MS              = tostring(var.consumer.backoff_base_ms)
+      BACKOFF_CAP_MS               = tostring(var.consumer.backoff_cap_ms)
+      TIME_SAFETY_MARGIN_SECONDS   = tostring(var.consumer.time_safety_margin_seconds)
+      POWERTOOLS_SERVICE_NAME      = local.consumer_name
+      POWERTOOLS_METRICS_NAMESPACE = "ddb-migrate"
+    },
+    var.cutoff_timestamp == null ? {} : { CUTOFF_TIMESTAMP = var.cutoff_timestamp },
+    local.transform_environment,
+  )
+
+  consumer_policies = merge(
+    {
+      sqs = jsonencode({
+        Version = "2012-10-17"
+        Statement = [{
+          # What the SQS event source mapping does with the function's role.
+          Sid      = "ConsumeReplicationQueue"
+          Effect   = "Allow"
+          Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
+          Resource = aws_sqs_queue.replication.arn
+        }]
+      })
+      dynamodb = jsonencode({
+        Version = "2012-10-17"
+        Statement = [
+          {
+            Sid      = "ApplyToTargetTable"
+            Effect   = "Allow"
+            Action   = ["dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+            Resource = local.target_table_arn
+          },
+          {
+            # Consistent reads of the current item for messages sent without their images (oversize records,
+            # DLQ redrives).
+            Sid      = "RereadSourceItems"
+            Effect   = "Allow"
+            Action   = "dynamodb:GetItem"
+            Resource = local.source_table_arn
+          },
+        ]
+      })
+    },
+    length(local.consumer_kms_statements) == 0 ? {} : {
+      kms = jsonencode({
+        Version   = "2012-10-17"
+        Statement = local.consumer_kms_statements
+      })
+    },
+  )
+
+  consumer_kms_statements = concat(
+    var.kms_key_arn == null ? [] : [{
+      Sid       = "DecryptQueueMessages"
+      Effect    = "Allow"
+      Action    = "kms:Decrypt"
+      Resource  = var.kms_key_arn
+      Condition = local.sqs_via_service
+    }],
+    local.source_table_kms_key == null ? [] : [{
+      Sid       = "DecryptSourceTable"
+      Effect    = "Allow"
+      Action    = ["kms:Decrypt", "kms:DescribeKey"]
+      Resource  = local.source_table_kms_key
+      Condition = local.dynamodb_via_service
+    }],
+    local.target_table_kms_key == null ? [] : [{
+      Sid       = "EncryptTargetTable"
+      Effect    = "Allow"
+      Action    = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+      Resource  = local.target_table_kms_key
+      Condition = local.dynamodb_via_service
+    }],
+  )
+}
+
+module "consumer" {
+  source = "../lambda_function"
+
+  function_name = local.consumer_name
+  description   = "ddb-migrate replication consumer of ${var.name}: applies the FIFO queue's changes to ${var.target_table_name}."
+  handler       = "replication_consumer.handler.lambda_handler"
+
+  source_dir            = local.lambda_package_directory
+  package_dirs          = ["migration_core", "replication_consumer"]
+  custom_transform_file = var.custom_transform_file
+  python_executable     = var.python_executable
+
+  runtime      = var.lambda_runtime
+  architecture = var.architecture
+  memory_size  = var.consumer.memory_size
+  timeout      = var.consumer.timeout
+  layers       = var.layers
+
+  environment_variables = local.consumer_environment
+  policies              = local.consumer_policies
+
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = var.kms_key_arn
+  tracing_enabled    = var.tracing_enabled
+
+  tags = var.tags
+}
+
+resource "aws_lambda_event_source_mapping" "consumer" {
+  event_source_arn = aws_sqs_queue.replication.arn
+  function_name    = module.consumer.function_arn
+  batch_size       = var.consumer_batch_size
+
+  # false buffers the change feed in the queue (a backfill is running). Terraform is authoritative over this
+  # flag: `ddb-migrate replication pause|resume` changes it at run time, and the next apply sets it back to
+  # var.consumer_enabled (the plan shows the change), so set the variable to match after using the CLI.
+  # Not ignore_changes: then a later consumer_enabled = false would silently not pause a running consumer, and
+  # a consumer running during a backfill can let the backfill overwrite newer changes with older images.
+  enabled = var.consumer_enabled
+
+  # The consumer stops a message group at its first failure and reports that message and the rest of the group.
+  function_response_types = ["ReportBatchItemFailures"]
+
+  dynamic "scaling_config" {
+    for_each = var.consumer_maximum_concurrency == null ? [] : [var.consumer_maximum_concurrency]
+    content {
+      maximum_concurrency = scaling_config.value
+    }
+  }
+
+  # Creating the mapping checks that the role can receive from the queue.
+  depends_on = [module.consumer]
+}

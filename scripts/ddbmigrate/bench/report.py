@@ -1,0 +1,197 @@
+"""The results document as rich tables on the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .suite import CASE_KEYS
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _ratio(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def render(document: dict[str, Any], console: Console | None = None) -> None:
+    console = console or Console()
+    machine, versions = document["machine"], document["versions"]
+    console.print(
+        f"[bold]ddb-migrate benchmarks[/bold] ({document['mode']}, {document['duration_seconds']} s) on "
+        f"{machine['cpu_count']} x {machine['cpu_model']}, Python {machine['python']}, "
+        f"load {machine['load_average_at_start']}; botocore {versions.get('botocore')}, moto {versions.get('moto')}, "
+        f"commit {str(versions.get('git_commit') or '?')[:10]}{' (dirty)' if versions.get('git_dirty') == 'True' else ''}"
+    )
+    cases = document["cases"]
+    renderers = {"a": _throughput, "b": _capacity, "c": _cpu, "d": _replication, "e": _projection}
+    for case, key in CASE_KEYS.items():
+        if key in cases:
+            console.print(renderers[case](cases[key]))
+    lost = document["lost_items"]
+    console.print(f"[bold]{'[green]' if lost == 0 else '[red]'}Items lost by our code: {lost}[/][/bold]")
+
+
+def _throughput(result: dict[str, Any]) -> Table:
+    params = result["parameters"]
+    table = Table(
+        title=f"a. Backfill vs the seed's algorithm ({params['items']:,} items, {params['latency_ms'][0]:g}-"
+        f"{params['latency_ms'][1]:g} ms per request, no capacity limit)",
+        title_justify="left",
+    )
+    for column in ("items", "variant", "segments", "items/s", "vs seed", "client cores", "model cores", "lost"):
+        table.add_column(column, justify="right" if column not in ("items", "variant") else "left")
+    for shape, data in result["shapes"].items():
+        seed = data["summary"]["seed_items_per_second"]
+        for row in data["runs"]:
+            ratio = row["items_per_second"] / seed if seed else None
+            table.add_row(
+                f"{shape} ({data['mean_item_bytes']:.0f} B)",
+                row["variant"],
+                str(row["segments"]),
+                _fmt(row["items_per_second"]),
+                _ratio(ratio) if row["variant"] == "ours" else "",
+                f"{row['client_cpu_cores']:.2f}",
+                f"{row['model_cpu_cores']:.2f}",
+                _fmt(row["lost_items"] + row["different_items"] + row.get("dropped", 0)),
+            )
+    return table
+
+
+def _capacity(result: dict[str, Any]) -> Table:
+    params = result["parameters"]
+    table = Table(
+        title=f"b. Share of the target's write capacity used ({params['seconds_of_work']:g} s of work at C, "
+        "bucket starts empty, 1 s burst)",
+        title_justify="left",
+    )
+    for column in (
+        "C (WCU)",
+        "variant",
+        "segments",
+        "utilization",
+        "sends/item",
+        "throttled",
+        "retries",
+        "client cores",
+        "lost",
+    ):
+        table.add_column(column, justify="right" if column != "variant" else "left")
+    for row in result["runs"]:
+        table.add_row(
+            _fmt(row["capacity_wcu"]),
+            row["variant"],
+            str(row["segments"]),
+            f"{row['utilization']:.0%}",
+            f"{row['send_amplification']:.2f}",
+            _fmt(row["throttled_requests"]),
+            _fmt(row["retries"]),
+            f"{row['client_cpu_cores']:.2f}" if "client_cpu_cores" in row else "",
+            _fmt(row["lost_items"] + row["different_items"] + row.get("dropped", 0)),
+        )
+    return table
+
+
+def _cpu(result: dict[str, Any]) -> Table:
+    table = Table(title="c. Client CPU per item, zero-latency transport (µs/item, best of runs)", title_justify="left")
+    for column in (
+        "items",
+        "ours",
+        "floor",
+        "ours/floor",
+        "floor: scan",
+        "floor: write",
+        "botocore defaults",
+        "ours + transform",
+    ):
+        table.add_column(column, justify="right" if column != "items" else "left")
+    for size in ("small", "large"):
+        data = result[size]
+        variants = data["variants"]
+        table.add_row(
+            f"{size} ({data['mean_item_bytes']:.0f} B)",
+            _fmt(variants["ours"]["cpu_us_per_item"]),
+            _fmt(variants["floor"]["cpu_us_per_item"]),
+            _ratio(data["ratio_ours_to_floor"]),
+            _fmt(variants["floor_scan_only"]["cpu_us_per_item"]),
+            _fmt(data["floor_write_cpu_us_per_item"]),
+            _fmt(variants["floor_botocore_default_config"]["cpu_us_per_item"]),
+            _fmt(variants["ours_typical_transform"]["cpu_us_per_item"]),
+        )
+    return table
+
+
+def _replication(result: dict[str, Any]) -> Table:
+    table = Table(title="d. Live replication through the Lambda handlers", title_justify="left")
+    table.add_column("stage", justify="left")
+    table.add_column("events/s", justify="right")
+    table.add_column("CPU µs/event", justify="right")
+    table.add_column("lag p50 ms", justify="right")
+    table.add_column("lag p99 ms", justify="right")
+    table.add_column("lost", justify="right")
+    throughput = result["throughput"]
+    lost = throughput["lost_events"] + throughput["failed_events"]
+    for stage in ("forwarder", "consumer"):
+        data = throughput[stage]
+        table.add_row(
+            f"{stage} (model, one invocation at a time)",
+            _fmt(data["events_per_second"]),
+            _fmt(data["cpu_us_per_event"]),
+            "",
+            "",
+            _fmt(lost) if stage == "consumer" else "",
+        )
+    lag = result.get("lag")
+    if lag:
+        table.add_row(
+            f"source write -> target (emulator, {lag['writes_per_second']:g} writes/s)",
+            "",
+            "",
+            _fmt(lag["lag_ms_p50"], 0),
+            _fmt(lag["lag_ms_p99"], 0),
+            _fmt(lag["lost_items"]),
+        )
+    return table
+
+
+def _projection(result: dict[str, Any]) -> Table:
+    params, inputs = result["parameters"], result["inputs"]
+    table = Table(
+        title=f"e. Projection: {params['items']:,} items of {params['item_bytes']:,} B on AWS "
+        f"(utilization {inputs['utilization']:.0%} from {inputs['utilization_source']}, "
+        f"{inputs['cpu_us_per_item_at_item_bytes']} µs CPU/item)",
+        title_justify="left",
+    )
+    for column in (
+        "WCU",
+        "Lambda MB",
+        "items/s/worker",
+        f"hours ({params['segments']} segments)",
+        "bound",
+        "segments needed",
+        "hours then",
+        "seed hours",
+    ):
+        table.add_column(column, justify="right")
+    for row in result["rows"]:
+        table.add_row(
+            _fmt(row["capacity_wcu"]),
+            _fmt(row["lambda_memory_mb"]),
+            _fmt(row["per_worker_items_per_second"], 0),
+            _fmt(row["hours"], 2),
+            row["bound"],
+            _fmt(row["segments_needed_for_capacity"]),
+            _fmt(row["hours_with_segments_needed"], 2),
+            _fmt(row["seed_hours"], 1),
+        )
+    return table
