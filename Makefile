@@ -55,7 +55,7 @@ test-terraform: tf-setup
 	$(TERRAFORM) test -test-directory=tests/terraform
 
 test-integration: tf-setup
-	$(BIN)/pytest tests/integration -q
+	$(BIN)/pytest tests/integration -q -n 3 --durations=10
 
 test: lint test-unit test-terraform test-integration
 
