@@ -152,10 +152,16 @@ class Demo:
     def drain(self, stack: Stack, report: DemoReport) -> None:
         self.operator("replication", "resume", "--terraform-dir", str(stack.directory))
         with self.timed(report, "drain_seconds", "consumer catching up with the queued changes"):
-            self.wait_for_empty_queue(stack)
+            # A few seconds of live traffic may be in the queue at any moment; the backlog is what matters.
+            self.wait_for_empty_queue(stack, backlog=int(self.workload_rate * 3), quiet_polls=1)
 
-    def wait_for_empty_queue(self, stack: Stack) -> dict[str, Any]:
-        """Until the queue stays empty for a few polls: changes still in the stream arrive moments later."""
+    def wait_for_empty_queue(self, stack: Stack, backlog: int = 0, quiet_polls: int = QUIET_POLLS) -> dict[str, Any]:
+        """Until at most ``backlog`` messages stay queued for ``quiet_polls`` polls in a row.
+
+        With the application still writing, the queue never empties; the consumer has caught up once only the
+        live trickle is left. After the writes stop, the queue must stay empty for a few polls because changes
+        still in the stream arrive moments later.
+        """
         status_path = self.workdir / "replication.json"
         deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
         empty_polls = 0
@@ -164,8 +170,8 @@ class Demo:
                 "replication", "status", "--terraform-dir", str(stack.directory), "--json", str(status_path), quiet=True
             )
             status: dict[str, Any] = json.loads(status_path.read_text())
-            empty_polls = empty_polls + 1 if sum(status["queue"].values()) == 0 else 0
-            if empty_polls >= QUIET_POLLS:
+            empty_polls = empty_polls + 1 if sum(status["queue"].values()) <= backlog else 0
+            if empty_polls >= quiet_polls:
                 return status
             time.sleep(POLL_SECONDS)
         raise DemoError(f"the replication queue did not drain within {DRAIN_TIMEOUT_SECONDS} s")
