@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ddbmigrate.aws import client
+from migration_core.state import RUN_SORT_KEY, StateStore
 
 COUNTERS = ("scanned", "written", "skipped", "deleted", "retries")
 
@@ -35,42 +35,22 @@ class RunProgress:
         return "cleanup"
 
 
-def _number(attribute: dict[str, Any] | None) -> int:
-    if not attribute:
-        return 0
-    return int(float(attribute["N"])) if "." in attribute["N"] else int(attribute["N"])
-
-
-def progress_from_records(run_id: str, records: list[dict[str, Any]]) -> RunProgress | None:
+def read_progress(state_table: str, run_id: str) -> RunProgress | None:
     """Fold the run record and the per-segment checkpoint records into totals per phase."""
-    run = next((r for r in records if r["sk"]["S"] == "run"), None)
+    dynamodb = client("dynamodb")
+    run = dynamodb.get_item(
+        TableName=state_table, Key={"pk": {"S": run_id}, "sk": {"S": RUN_SORT_KEY}}, ConsistentRead=True
+    ).get("Item")
     if run is None:
         return None
-    total = _number(run.get("total_segments"))
     count = run.get("source_item_count")
-    progress = RunProgress(run_id, total, _number(count) if count else None, {})
-    for record in records:
-        sort_key = record["sk"]["S"]
-        if not sort_key.startswith("seg#"):
-            continue
-        _, phase_name, segment = sort_key.split("#")
-        phase = progress.phase(phase_name)
+    progress = RunProgress(run_id, int(run["total_segments"]["N"]), int(count["N"]) if count else None, {})
+    for record in StateStore(dynamodb, state_table).segment_records(run_id):
+        phase = progress.phase(record.phase)
         for counter in COUNTERS:
-            phase.counts[counter] += _number(record.get(counter))
-        if record.get("done", {}).get("BOOL"):
+            phase.counts[counter] += getattr(record.counts, counter)
+        if record.done:
             phase.segments_done += 1
-        if "error" in record:
-            phase.errors[int(segment)] = record["error"]["S"]
+        if record.error:
+            phase.errors[record.segment] = record.error
     return progress
-
-
-def read_progress(state_table: str, run_id: str) -> RunProgress | None:
-    paginator = client("dynamodb").get_paginator("query")
-    records: list[dict[str, Any]] = []
-    for page in paginator.paginate(
-        TableName=state_table,
-        KeyConditionExpression="pk = :run",
-        ExpressionAttributeValues={":run": {"S": run_id}},
-    ):
-        records.extend(page["Items"])
-    return progress_from_records(run_id, records)

@@ -11,6 +11,7 @@ import boto3
 from ddbmigrate.aws import client
 from migration_core.batch_writer import ParallelBatchWriter
 from migration_core.config import write_client_config
+from migration_core.items import key_schema_from_description
 from migration_core.retry import RetryPolicy
 
 Item = dict[str, dict[str, Any]]
@@ -68,7 +69,4 @@ def scan_all(table: str, segments: int = 4, consistent: bool = True) -> list[Ite
 
 
 def key_schema_of(table: str) -> dict[str, str]:
-    description = client("dynamodb").describe_table(TableName=table)["Table"]
-    types = {d["AttributeName"]: d["AttributeType"] for d in description["AttributeDefinitions"]}
-    ordered = sorted(description["KeySchema"], key=lambda element: element["KeyType"] != "HASH")
-    return {element["AttributeName"]: types[element["AttributeName"]] for element in ordered}
+    return key_schema_from_description(client("dynamodb").describe_table(TableName=table)["Table"])
