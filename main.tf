@@ -51,6 +51,7 @@ module "backfill" {
   name              = var.name
   source_table_name = var.source_table_name
   target_table_name = var.target_table_name
+  target_account    = var.target_account
 
   total_segments               = var.total_segments
   max_concurrency              = var.max_concurrency
@@ -82,6 +83,7 @@ module "replication" {
   name              = var.name
   source_table_name = var.source_table_name
   target_table_name = var.target_table_name
+  target_account    = var.target_account
 
   cutoff_timestamp = var.replication.cutoff_timestamp
   consumer_enabled = var.replication.consumer_enabled
@@ -98,7 +100,6 @@ module "replication" {
   high_throughput_fifo             = var.replication.high_throughput_fifo
   max_receive_count                = var.replication.max_receive_count
   max_message_bytes                = var.replication.max_message_bytes
-  restrict_dlq_sources             = var.replication.restrict_dlq_sources
 
   consumer_batch_size          = var.replication.consumer_batch_size
   consumer_maximum_concurrency = var.replication.consumer_maximum_concurrency
@@ -117,6 +118,67 @@ module "replication" {
   kms_key_arn        = local.lambda_common.kms_key_arn
   tracing_enabled    = local.lambda_common.tracing_enabled
   tags               = local.lambda_common.tags
+}
+
+locals {
+  # Every role that calls the target table, with the actions it calls: what a target in another account allows.
+  target_callers = merge(
+    { worker = { role_arn = module.backfill.worker_role_arn, actions = module.backfill.target_table_actions } },
+    var.replication.enabled ? {
+      forwarder = {
+        role_arn = module.replication[0].forwarder_role_arn
+        actions  = module.replication[0].forwarder_target_table_actions
+      }
+      consumer = {
+        role_arn = module.replication[0].consumer_role_arn
+        actions  = module.replication[0].consumer_target_table_actions
+      }
+    } : {},
+  )
+  target_table_arn = module.backfill.target_table_arn
+  target_role_arn  = try(var.target_account.role_arn, null)
+
+  # For the target's account, whichever way it grants access (see variable target_account).
+  cross_account = var.target_account == null ? null : {
+    target_table_arn = local.target_table_arn
+    role_arn         = local.target_role_arn
+    external_id      = var.target_account.external_id
+    principal_arns   = [for caller in values(local.target_callers) : caller.role_arn]
+    role_trust_policy_json = local.target_role_arn == null ? null : jsonencode({
+      Version = "2012-10-17"
+      Statement = [merge(
+        {
+          Sid       = "MigrationLambdas"
+          Effect    = "Allow"
+          Principal = { AWS = [for caller in values(local.target_callers) : caller.role_arn] }
+          Action    = "sts:AssumeRole"
+        },
+        var.target_account.external_id == null ? {} : {
+          Condition = { StringEquals = { "sts:ExternalId" = var.target_account.external_id } }
+        },
+      )]
+    })
+    role_policy_json = local.target_role_arn == null ? null : jsonencode({
+      Version = "2012-10-17"
+      Statement = [{
+        Sid      = "MigrateIntoTargetTable"
+        Effect   = "Allow"
+        Action   = sort(distinct(flatten([for caller in values(local.target_callers) : caller.actions])))
+        Resource = local.target_table_arn
+      }]
+    })
+    # One statement per caller, each with only the actions that caller makes.
+    table_resource_policy_json = local.target_role_arn != null ? null : jsonencode({
+      Version = "2012-10-17"
+      Statement = [for name, caller in local.target_callers : {
+        Sid       = "DdbMigrate${title(name)}"
+        Effect    = "Allow"
+        Principal = { AWS = caller.role_arn }
+        Action    = caller.actions
+        Resource  = local.target_table_arn
+      }]
+    })
+  }
 }
 
 # CloudWatch alarms on whatever is deployed; off unless alarms.enabled. Each feature goes in as one object that

@@ -1,5 +1,5 @@
 output "state_machine_arn" {
-  description = "ARN of the backfill state machine. Start a run with `ddb-migrate backfill` or StartExecution on it."
+  description = "ARN of the backfill state machine. Start a run with `ddb-migrate run` or StartExecution on it."
   value       = module.backfill.state_machine_arn
 }
 
@@ -56,6 +56,16 @@ output "source_table_name" {
 output "target_table_name" {
   description = "Name of the target table."
   value       = module.backfill.target_table_name
+}
+
+output "target_table_arn" {
+  description = "ARN of the target table (in target_account.account_id when that is set)."
+  value       = module.backfill.target_table_arn
+}
+
+output "cross_account" {
+  description = "For a target in another account (variable target_account), what that account sets up: with role_arn, the role trusts role_trust_policy_json and holds role_policy_json; without it, the target table gets table_resource_policy_json as its resource-based policy (aws_dynamodb_resource_policy). principal_arns are the roles that call the target. null for a target in this account."
+  value       = local.cross_account
 }
 
 output "in_place" {

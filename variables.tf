@@ -28,6 +28,45 @@ variable "target_table_name" {
   }
 }
 
+variable "target_account" {
+  description = <<-EOT
+    The target table lives in another AWS account (same region); null when it is in this one. Two ways to reach it:
+    with role_arn, the Lambdas assume that role (in the target's account) for every call on the target table;
+    without it, they call the table by its ARN, which the table's resource-based policy must allow. The output
+    cross_account gives the policies the target's account attaches for either way. kms_key_arn: the target
+    table's customer managed key, needed without role_arn when the table is encrypted with one.
+  EOT
+  type = object({
+    account_id  = string
+    role_arn    = optional(string)
+    external_id = optional(string)
+    kms_key_arn = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.target_account == null || can(regex("^[0-9]{12}$", var.target_account.account_id))
+    error_message = "target_account.account_id must be a 12-digit AWS account ID."
+  }
+
+  validation {
+    condition = var.target_account == null || try(var.target_account.role_arn == null, true) || can(regex(
+      "^arn:aws[a-z-]*:iam::${try(var.target_account.account_id, "")}:role/[A-Za-z0-9+=,.@_/-]{1,512}$", var.target_account.role_arn
+    ))
+    error_message = "target_account.role_arn must be the ARN of an IAM role in target_account.account_id (arn:aws:iam::<account_id>:role/<name>)."
+  }
+
+  validation {
+    condition     = var.target_account == null || try(var.target_account.external_id == null, true) || try(var.target_account.role_arn != null && length(var.target_account.external_id) >= 2 && length(var.target_account.external_id) <= 1224 && can(regex("^[A-Za-z0-9_+=,.@:/-]+$", var.target_account.external_id)), false)
+    error_message = "target_account.external_id needs target_account.role_arn and must be 2-1224 characters of letters, digits and _+=,.@:/-."
+  }
+
+  validation {
+    condition     = var.target_account == null || try(var.target_account.kms_key_arn == null, true) || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:${try(var.target_account.account_id, "")}:key/[A-Za-z0-9-]+$", var.target_account.kms_key_arn))
+    error_message = "target_account.kms_key_arn must be the ARN of a KMS key in target_account.account_id (arn:aws:kms:<region>:<account_id>:key/<id>)."
+  }
+}
+
 variable "total_segments" {
   description = "Default number of parallel Scan segments of a backfill run; an execution input may override it. Each segment is one child workflow of the Distributed Map."
   type        = number
@@ -345,9 +384,7 @@ variable "replication" {
       stream failure queue (output stream_failure_queue_url).
       queue_message_retention_seconds (60-1209600, 14 days), queue_visibility_timeout_seconds (null = 6 x
       consumer.timeout, or at least that), high_throughput_fifo (true), max_receive_count (1-1000, 5; then
-      the FIFO DLQ), max_message_bytes (16384-262144; larger records are re-read from the source),
-      restrict_dlq_sources (true: a redrive allow policy lets only the replication queue use the DLQ; false
-      only where the SQS API does not keep RedriveAllowPolicy, i.e. moto and the embedded emulator).
+      the FIFO DLQ), max_message_bytes (16384-262144; larger records are re-read from the source).
       consumer_batch_size (1-10), consumer_maximum_concurrency (null or 2-1000).
       forwarder / consumer: memory_size (128-10240 MB, 256), timeout (10-900 s, 60), max_attempts (1-100, 8),
       backoff_base_ms (50) and backoff_cap_ms (5000), time_safety_margin_seconds (10, below timeout).
@@ -369,7 +406,6 @@ variable "replication" {
     high_throughput_fifo             = optional(bool, true)
     max_receive_count                = optional(number, 5)
     max_message_bytes                = optional(number, 262144)
-    restrict_dlq_sources             = optional(bool, true)
 
     consumer_batch_size          = optional(number, 10)
     consumer_maximum_concurrency = optional(number)

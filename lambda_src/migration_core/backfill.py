@@ -53,6 +53,7 @@ class BackfillService:
         client: DynamoDBClient,
         write_client: DynamoDBClient,
         retry_policy: RetryPolicy,
+        target_client: DynamoDBClient | None = None,
         transformer_factory: Callable[[], Transformer] = Transformer.from_environment,
         clock: Clock = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
@@ -60,7 +61,9 @@ class BackfillService:
         rng: random.Random | None = None,
     ) -> None:
         self._config = config
+        # Reads of the source and the state table, and of the target (which may live in another account).
         self._client = client
+        self._target_client = target_client or client
         self._write_client = write_client
         self._retry_policy = retry_policy
         self._transformer_factory = transformer_factory
@@ -83,7 +86,7 @@ class BackfillService:
     def plan(self, execution_input: Any, execution_name: Any) -> dict[str, Any]:
         run = parse_execution_input(execution_input, run_id=execution_name, config=self._config)
         source = describe_table(self._client, run.source_table)
-        target = source if run.in_place else describe_table(self._client, run.target_table)
+        target = source if run.in_place else describe_table(self._target_client, run.target_table)
         for table in (source, target):
             if table.status != "ACTIVE":
                 raise InvalidInput(f"table {table.name!r} is {table.status}, not ACTIVE; retry when it is ACTIVE")
@@ -122,7 +125,7 @@ class BackfillService:
             self._write_client, run.target_table, target_key_schema, self._config.write_concurrency, self._retry_policy
         ) as writer:
             worker = SegmentWorker(
-                client=self._client,
+                client=self._target_client if request.phase == "cleanup" else self._client,
                 state=self._state,
                 writer=writer,
                 page_limit=run.scan_page_size or self._config.scan_page_limit,
@@ -218,7 +221,7 @@ class BackfillService:
             source_key_schema=source_schema,
             target_key_schema=target_schema,
             source_reader=ItemReader(self._client, run.source_table, source_schema, self._retry_policy),
-            target_reader=ItemReader(self._client, run.target_table, target_schema, self._retry_policy),
+            target_reader=ItemReader(self._target_client, run.target_table, target_schema, self._retry_policy),
         )
         return VerifyPages(
             source_table=run.source_table,
@@ -250,7 +253,8 @@ class BackfillService:
             extra_checked=False,
             extra_check="off",
             extra_note=DISTRIBUTED_EXTRA_NOTE,
-            sample_fraction=run.sample_fraction,
+            # What was checked, not what was asked for: a sample is made of whole segments.
+            sample_fraction=_sampled_segment_count(run) / run.total_segments,
             settle_seconds=run.settle_seconds,
             resolved_by_settle=None,
             not_rechecked=0,
@@ -266,16 +270,15 @@ class BackfillService:
     def _segments(self, run: RunSpec) -> list[int]:
         if run.sample_fraction >= 1:
             return list(range(run.total_segments))
-        # A sampled verify checks whole segments: each is a uniform slice of the key space.
-        count = max(1, round(run.total_segments * run.sample_fraction))
-        return sorted(self._rng.sample(range(run.total_segments), count))
+        return sorted(self._rng.sample(range(run.total_segments), _sampled_segment_count(run)))
 
     def _cleanup_pages(self, run: RunSpec) -> PageHandler:
         return CleanupPages(target_table=run.target_table, target_key_schema=self._key_schema(run.target_table))
 
     def _key_schema(self, table_name: str) -> dict[str, str]:
         if table_name not in self._key_schemas:
-            self._key_schemas[table_name] = describe_table(self._client, table_name).key_schema
+            client = self._target_client if table_name == self._config.target_table else self._client
+            self._key_schemas[table_name] = describe_table(client, table_name).key_schema
         return self._key_schemas[table_name]
 
     def _check_configured_tables(self, run: RunSpec) -> None:
@@ -286,6 +289,13 @@ class BackfillService:
                 f"run names {run.source_table!r} -> {run.target_table!r}, but this worker migrates "
                 f"{configured[0]!r} -> {configured[1]!r}"
             )
+
+
+def _sampled_segment_count(run: RunSpec) -> int:
+    """How many segments a run checks: a sampled verify checks whole segments, each a uniform slice of the keys."""
+    if run.sample_fraction >= 1:
+        return run.total_segments
+    return max(1, round(run.total_segments * run.sample_fraction))
 
 
 def _total(records: list[SegmentRecord]) -> SegmentCounts:

@@ -6,13 +6,14 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from botocore.config import Config
 
 from migration_core.errors import ConfigurationError
 from migration_core.models import MAX_PREWARM_UNITS
 from migration_core.retry import RetryPolicy
+from migration_core.target_access import TargetAccess
 
 # Reads (Scan, DescribeTable, state records) are idempotent, so botocore may retry them on its own.
 READ_MAX_ATTEMPTS = 8
@@ -44,12 +45,19 @@ class WorkerConfig:
     default_prewarm_read_units: int = 12_000
     default_prewarm_write_units: int = 4_000
     default_warm_throughput_on_demand: bool = False
+    # A target in another account: reached through an assumed role, or by its ARN (its resource-based policy).
+    target_access: TargetAccess = field(default_factory=TargetAccess)
 
     def __post_init__(self) -> None:
         if self.backoff_cap_ms < self.backoff_base_ms:
             raise ConfigurationError("BACKOFF_CAP_MS must not be smaller than BACKOFF_BASE_MS")
         if self.default_prewarm and not self.prewarm_allowed:
             raise ConfigurationError("DEFAULT_PREWARM=true needs PREWARM_ALLOWED=true")
+        if self.prewarm_allowed and self.target_in_other_account:
+            raise ConfigurationError(
+                "PREWARM_ALLOWED=true needs the target in this account: pre-warm changes capacity and Application "
+                "Auto Scaling settings, which it cannot do across accounts (raise the target's capacity there)"
+            )
         for name, units in (
             ("DEFAULT_PREWARM_RCU", self.default_prewarm_read_units),
             ("DEFAULT_PREWARM_WCU", self.default_prewarm_write_units),
@@ -81,7 +89,12 @@ class WorkerConfig:
             default_warm_throughput_on_demand=_boolean(
                 environ, "DEFAULT_PREWARM_WARM_THROUGHPUT", defaults.default_warm_throughput_on_demand
             ),
+            target_access=TargetAccess.from_environment(environ),
         )
+
+    @property
+    def target_in_other_account(self) -> bool:
+        return self.target_access.role_arn is not None or self.target_table.startswith("arn:")
 
     def retry_policy(
         self, *, sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None

@@ -405,8 +405,11 @@ class TargetApplier:
         key_schema: KeySchema,
         transformer: Transformer,
         retry_policy: RetryPolicy,
+        source_dynamodb: DynamoDBClient | None = None,
     ) -> None:
+        # ``dynamodb`` reaches the target, ``source_dynamodb`` the source when the target lives in another account.
         self._dynamodb = dynamodb
+        self._source_dynamodb = source_dynamodb or dynamodb
         self._target_table = target_table
         self._source_table = source_table
         self._key_schema = key_schema
@@ -425,7 +428,7 @@ class TargetApplier:
 
         def read_source(key: Item) -> Item | None:
             response = call(
-                partial(self._dynamodb.get_item, TableName=self._source_table, Key=key, ConsistentRead=True),
+                partial(self._source_dynamodb.get_item, TableName=self._source_table, Key=key, ConsistentRead=True),
                 f"GetItem {format_key(key)} from {self._source_table}",
             )
             item = response.get("Item")

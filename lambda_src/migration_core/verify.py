@@ -35,6 +35,7 @@ from migration_core.attribute_values import format_key, item_to_json
 from migration_core.errors import MigrationError, TransformError
 from migration_core.items import KeySchema, key_of, validate_target_item
 from migration_core.retry import RetryPolicy, is_retryable
+from migration_core.state import MAX_SAMPLE_ENTRY_CHARS
 from migration_core.transform import Transformer
 from migration_core.types import AttributeValue, Item
 
@@ -50,6 +51,9 @@ MAX_JSON_VALUE_CHARS = 500
 # A mismatch's JSON form lists this many differences and counts the rest, so samples stay small enough for
 # the state table and the 256 KiB Step Functions output.
 MAX_JSON_DIFFERENCES = 10
+# The worker stores each mismatch's JSON as one state-table string cut at MAX_SAMPLE_ENTRY_CHARS, and a cut
+# entry no longer parses, so its key would vanish from the report; the listed differences stop well before.
+MAX_JSON_MISMATCH_CHARS = MAX_SAMPLE_ENTRY_CHARS - 1_000
 
 DifferenceKind = Literal["changed", "type", "missing_attribute", "unexpected_attribute"]
 MismatchKind = Literal["missing", "different", "extra"]
@@ -267,14 +271,29 @@ class Mismatch:
     note: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        listed: list[dict[str, Any]] = []
+        entry: dict[str, Any] = {
             "kind": self.kind,
             "key": item_to_json(self.target_key),
             "source_key": None if self.source_key is None else item_to_json(self.source_key),
-            "differences": [difference.to_json() for difference in self.differences[:MAX_JSON_DIFFERENCES]],
-            "more_differences": max(0, len(self.differences) - MAX_JSON_DIFFERENCES),
+            "differences": listed,
+            "more_differences": len(self.differences),
             "note": self.note,
         }
+        size = _json_size(entry)
+        for difference in self.differences[:MAX_JSON_DIFFERENCES]:
+            data = difference.to_json()
+            size += _json_size(data) + 1
+            if size > MAX_JSON_MISMATCH_CHARS:
+                break
+            listed.append(data)
+        entry["more_differences"] = len(self.differences) - len(listed)
+        return entry
+
+
+def _json_size(data: Any) -> int:
+    # Measured as the worker serialises samples, in characters as the state table cuts them.
+    return len(json.dumps(data, separators=(",", ":"), ensure_ascii=False))
 
 
 def describe_mismatch(entry: Mapping[str, Any]) -> list[str]:

@@ -28,6 +28,7 @@ from migration_core.attribute_values import format_key
 from migration_core.config import read_client_config, write_client_config
 from migration_core.replication import ReplicationEvent, decode_message
 from migration_core.replication_io import ConsumerSettings, TargetApplier, read_key_schema
+from migration_core.target_access import TargetAccess
 from migration_core.transform import Transformer
 
 # A batch whose messages were all deferred (time) publishes nothing; that is expected.
@@ -46,12 +47,14 @@ class DeferredForTime(Exception):  # noqa: N818 - reads as what happened to the 
 def _runtime() -> tuple[ConsumerSettings, TargetApplier]:
     """Built once per container, on the first invocation (not at import, so tests can set the environment)."""
     settings = ConsumerSettings.from_environment(os.environ)
+    target = TargetAccess.from_environment(os.environ).session()
     applier = TargetApplier(
         # Botocore retries off for the calls that apply events: our RetryPolicy is the one budget, and counted.
-        boto3.client("dynamodb", config=write_client_config(1)),
+        target.client("dynamodb", config=write_client_config(1)),
+        source_dynamodb=boto3.client("dynamodb", config=write_client_config(1)),
         target_table=settings.target_table,
         source_table=settings.source_table,
-        key_schema=read_key_schema(boto3.client("dynamodb", config=read_client_config()), settings.target_table),
+        key_schema=read_key_schema(target.client("dynamodb", config=read_client_config()), settings.target_table),
         transformer=Transformer.from_environment(os.environ),
         retry_policy=settings.retry_policy,
     )

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from migration_core.config import read_client_config, write_client_config
 from migration_core.replication_io import FifoForwarder, ForwarderSettings, OldTargetKeyDeriver
+from migration_core.target_access import TargetAccess
 
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ddb-migrate")
@@ -36,8 +37,9 @@ class RecordNotForwarded(Exception):  # noqa: N818 - reads as what happened to t
 def _runtime() -> tuple[ForwarderSettings, FifoForwarder, OldTargetKeyDeriver]:
     """Built once per container, on the first invocation (not at import, so tests can set the environment)."""
     settings = ForwarderSettings.from_environment(os.environ)
+    target = TargetAccess.from_environment(os.environ).session()
     deriver = OldTargetKeyDeriver(
-        boto3.client("dynamodb", config=read_client_config()), settings.target_table, dict(os.environ)
+        target.client("dynamodb", config=read_client_config()), settings.target_table, dict(os.environ)
     )
     forwarder = FifoForwarder(
         # Botocore retries off: our RetryPolicy is the one budget, and it retries only the entries that failed.

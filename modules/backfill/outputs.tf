@@ -95,12 +95,22 @@ output "source_table_arn" {
 
 output "target_table_name" {
   description = "Name of the target table."
-  value       = data.aws_dynamodb_table.target.name
+  value       = var.target_table_name
 }
 
 output "target_table_arn" {
   description = "ARN of the target table."
-  value       = data.aws_dynamodb_table.target.arn
+  value       = local.target_table_arn
+}
+
+output "target_table_ref" {
+  description = "How the worker names the target table in its calls: its name, or its ARN when it lives in another account."
+  value       = local.target_table_ref
+}
+
+output "target_table_actions" {
+  description = "DynamoDB actions the worker calls on the target table: what the target's account must allow for a cross-account target."
+  value       = local.target_actions
 }
 
 output "in_place" {

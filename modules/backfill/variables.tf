@@ -28,6 +28,17 @@ variable "target_table_name" {
   }
 }
 
+variable "target_account" {
+  description = "The target table's account when it is not this one (the root module's target_account, validated there): role_arn to assume for calls on the target, or null to call the table by its ARN through its resource-based policy."
+  type = object({
+    account_id  = string
+    role_arn    = optional(string)
+    external_id = optional(string)
+    kms_key_arn = optional(string)
+  })
+  default = null
+}
+
 variable "total_segments" {
   description = "Default number of parallel Scan segments of a run (an execution may override it)."
   type        = number

@@ -2,7 +2,7 @@ locals {
   worker_environment = merge(
     {
       SOURCE_TABLE                 = var.source_table_name
-      TARGET_TABLE                 = var.target_table_name
+      TARGET_TABLE                 = local.target_table_ref
       STATE_TABLE                  = aws_dynamodb_table.state.name
       DEFAULT_TOTAL_SEGMENTS       = tostring(var.total_segments)
       WRITE_CONCURRENCY            = tostring(var.worker.write_concurrency)
@@ -17,6 +17,8 @@ locals {
     },
     var.worker.scan_page_limit == null ? {} : { SCAN_PAGE_LIMIT = tostring(var.worker.scan_page_limit) },
     var.custom_transform_file == null ? {} : { TRANSFORM_MODULE = "custom_transform" },
+    local.target_role_arn == null ? {} : { TARGET_ROLE_ARN = local.target_role_arn },
+    try(var.target_account.external_id, null) == null ? {} : { TARGET_ROLE_EXTERNAL_ID = var.target_account.external_id },
     # Without PREWARM_ALLOWED the plan refuses a run that asks for pre-warm: the state machine has no capacity
     # states and the worker lacks the permissions.
     var.prewarm.enabled ? {
@@ -29,7 +31,7 @@ locals {
   )
 
   # Pre-warm and its reset (migration_core.capacity), attached only with prewarm.enabled.
-  capacity_table_arns = distinct([data.aws_dynamodb_table.source.arn, data.aws_dynamodb_table.target.arn])
+  capacity_table_arns = distinct([data.aws_dynamodb_table.source.arn, local.target_table_arn])
   worker_capacity_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -94,11 +96,18 @@ locals {
         Action   = ["dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:Scan"]
         Resource = data.aws_dynamodb_table.source.arn
       },
-      {
+      local.target_role_arn == null ? {
+        # In another account the table's resource-based policy must allow these too (output cross_account).
         Sid      = "WriteTargetTable"
         Effect   = "Allow"
         Action   = local.target_actions
-        Resource = data.aws_dynamodb_table.target.arn
+        Resource = local.target_table_arn
+        } : {
+        # The role in the target's account holds the table permissions (output cross_account.role_policy_json).
+        Sid      = "AssumeTargetAccountRole"
+        Effect   = "Allow"
+        Action   = ["sts:AssumeRole"]
+        Resource = local.target_role_arn
       },
       {
         Sid      = "TrackRunState"

@@ -2,7 +2,7 @@ locals {
   consumer_environment = merge(
     {
       SOURCE_TABLE                 = var.source_table_name
-      TARGET_TABLE                 = var.target_table_name
+      TARGET_TABLE                 = local.target_table_ref
       MAX_WRITE_ATTEMPTS           = tostring(var.consumer.max_attempts)
       BACKOFF_BASE_MS              = tostring(var.consumer.backoff_base_ms)
       BACKOFF_CAP_MS               = tostring(var.consumer.backoff_cap_ms)
@@ -12,7 +12,10 @@ locals {
     },
     var.cutoff_timestamp == null ? {} : { CUTOFF_TIMESTAMP = var.cutoff_timestamp },
     local.transform_environment,
+    local.target_role_environment,
   )
+
+  consumer_target_actions = ["dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:DeleteItem"]
 
   consumer_policies = merge(
     {
@@ -29,12 +32,12 @@ locals {
       dynamodb = jsonencode({
         Version = "2012-10-17"
         Statement = [
-          {
+          local.target_role_arn == null ? {
             Sid      = "ApplyToTargetTable"
             Effect   = "Allow"
-            Action   = ["dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+            Action   = local.consumer_target_actions
             Resource = local.target_table_arn
-          },
+          } : local.assume_target_role_statement,
           {
             # Consistent reads of the current item for messages sent without their images (oversize records,
             # DLQ redrives).

@@ -1,4 +1,6 @@
 locals {
+  forwarder_target_actions = ["dynamodb:DescribeTable"]
+
   forwarder_environment = merge(
     {
       QUEUE_URL = aws_sqs_queue.replication.url
@@ -7,7 +9,7 @@ locals {
       MAX_MESSAGE_BYTES = tostring(var.max_message_bytes)
       # Only for records too large even without NewImage: the forwarder then derives the old target keys itself,
       # which needs the target's key schema (DescribeTable) and the transform.
-      TARGET_TABLE                 = var.target_table_name
+      TARGET_TABLE                 = local.target_table_ref
       MAX_WRITE_ATTEMPTS           = tostring(var.forwarder.max_attempts)
       BACKOFF_BASE_MS              = tostring(var.forwarder.backoff_base_ms)
       BACKOFF_CAP_MS               = tostring(var.forwarder.backoff_cap_ms)
@@ -16,6 +18,7 @@ locals {
       POWERTOOLS_METRICS_NAMESPACE = "ddb-migrate"
     },
     local.transform_environment,
+    local.target_role_environment,
   )
 
   forwarder_policies = merge(
@@ -58,12 +61,12 @@ locals {
       })
       dynamodb = jsonencode({
         Version = "2012-10-17"
-        Statement = [{
+        Statement = [local.target_role_arn == null ? {
           Sid      = "ReadTargetKeySchema"
           Effect   = "Allow"
-          Action   = "dynamodb:DescribeTable"
+          Action   = local.forwarder_target_actions
           Resource = local.target_table_arn
-        }]
+        } : local.assume_target_role_statement]
       })
     },
     length(local.forwarder_kms_statements) == 0 ? {} : {

@@ -29,8 +29,8 @@ output "dlq_arn" {
 }
 
 output "dlq_redrive_allow_policy" {
-  description = "The DLQ's redrive allow policy JSON (which queues may use it as their dead-letter queue), or null when restrict_dlq_sources is off."
-  value       = try(aws_sqs_queue_redrive_allow_policy.dlq[0].redrive_allow_policy, null)
+  description = "The DLQ's redrive allow policy JSON: only the replication queue may use it as its dead-letter queue."
+  value       = aws_sqs_queue_redrive_allow_policy.dlq.redrive_allow_policy
 }
 
 output "stream_failure_queue_url" {
@@ -136,4 +136,14 @@ output "consumer_package_files" {
 output "cutoff_timestamp" {
   description = "The consumer's CUTOFF_TIMESTAMP: events older than this are dropped (null: none are)."
   value       = var.cutoff_timestamp
+}
+
+output "forwarder_target_table_actions" {
+  description = "DynamoDB actions the forwarder calls on the target table: what the target's account must allow for a cross-account target."
+  value       = local.forwarder_target_actions
+}
+
+output "consumer_target_table_actions" {
+  description = "DynamoDB actions the consumer calls on the target table: what the target's account must allow for a cross-account target."
+  value       = local.consumer_target_actions
 }

@@ -56,8 +56,6 @@ resource "aws_sqs_queue" "dlq" {
 # Only the replication queue may use the DLQ as its dead-letter queue. A separate resource because the queue's
 # redrive policy already names the DLQ (inline, the two queues would refer to each other).
 resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
-  count = var.restrict_dlq_sources ? 1 : 0
-
   queue_url = aws_sqs_queue.dlq.id
   redrive_allow_policy = jsonencode({
     redrivePermission = "byQueue"

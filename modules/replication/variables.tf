@@ -28,6 +28,17 @@ variable "target_table_name" {
   }
 }
 
+variable "target_account" {
+  description = "The target table's account when it is not this one (the root module's target_account, validated there): role_arn to assume for calls on the target, or null to call the table by its ARN through its resource-based policy."
+  type = object({
+    account_id  = string
+    role_arn    = optional(string)
+    external_id = optional(string)
+    kms_key_arn = optional(string)
+  })
+  default = null
+}
+
 variable "transform_steps_json" {
   description = "TRANSFORM_STEPS of both Lambdas: the JSON list of declarative transform steps (the root module builds and validates it; it is the backfill's)."
   type        = string
@@ -172,13 +183,6 @@ variable "max_receive_count" {
     condition     = var.max_receive_count >= 1 && var.max_receive_count <= 1000 && floor(var.max_receive_count) == var.max_receive_count
     error_message = "max_receive_count must be a whole number from 1 to 1,000."
   }
-}
-
-variable "restrict_dlq_sources" {
-  description = "Attach a redrive allow policy to the DLQ (redrivePermission byQueue) so that only the replication queue can use it as its dead-letter queue. Turn it off only where the SQS API does not keep RedriveAllowPolicy (moto, and so the embedded emulator): the provider then waits forever for the attribute to appear."
-  type        = bool
-  default     = true
-  nullable    = false
 }
 
 variable "max_message_bytes" {

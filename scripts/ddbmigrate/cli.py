@@ -43,6 +43,7 @@ from ddbmigrate.verify import (
 )
 from migration_core.errors import MigrationError
 from migration_core.models import MAX_PREWARM_UNITS, MAX_SETTLE_SECONDS
+from migration_core.target_access import TargetAccess
 
 console = Console(stderr=False, highlight=False)
 
@@ -333,6 +334,7 @@ def verify(
                 transform=transform,
                 settings=settings,
                 console=console,
+                target_access=TargetAccess.from_environment(deployment.worker_environment),
             ).run()
             recorded = record_result(deployment.state_table, summary, client("dynamodb"))
     except (TransformUnavailableError, VerifyFailedError, MigrationError, BotoCoreError, ClientError) as error:

@@ -74,8 +74,6 @@ class Demo:
     workdir: Path
     console: Console
     use_emulator: bool = True
-    # moto keeps no RedriveAllowPolicy on queues, so the provider would wait for it forever on the emulator.
-    on_emulator: bool = True
     suffix: str = field(default_factory=lambda: secrets.token_hex(3))
 
     @property
@@ -137,7 +135,6 @@ class Demo:
                     "enabled": True,
                     "consumer_enabled": False,
                     "cutoff_timestamp": cutoff.isoformat().replace("+00:00", "Z"),
-                    "restrict_dlq_sources": not self.on_emulator,
                 },
             },
         )

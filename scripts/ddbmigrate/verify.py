@@ -51,6 +51,7 @@ from migration_core.items import key_of
 from migration_core.retry import RetryPolicy
 from migration_core.state import StateStore
 from migration_core.tables import describe_table
+from migration_core.target_access import TargetAccess
 from migration_core.types import Item
 from migration_core.verify import (
     ItemReader,
@@ -121,6 +122,7 @@ class LocalVerify:
         settings: VerifySettings,
         console: Console,
         dynamodb: Any = None,
+        target_access: TargetAccess | None = None,
         retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -134,7 +136,12 @@ class LocalVerify:
         self._workers = min(settings.segments, MAX_LOCAL_WORKERS)
         # Each worker thread may have a Scan and a BatchGetItem in flight.
         pool = Config(max_pool_connections=2 * self._workers + 4)
-        self._dynamodb: Any = dynamodb or boto3.client("dynamodb", config=CLI_CONFIG.merge(pool))
+        config = CLI_CONFIG.merge(pool)
+        self._dynamodb: Any = dynamodb or boto3.client("dynamodb", config=config)
+        # A target in another account is read as the deployment's Lambdas read it (an assumed role, or its ARN).
+        self._target_dynamodb: Any = (
+            target_access.session().client("dynamodb", config=config) if target_access else self._dynamodb
+        )
         self._retry_policy = retry_policy or RetryPolicy()
         self._sleep = sleep
         self._monotonic = monotonic
@@ -144,13 +151,13 @@ class LocalVerify:
     def run(self) -> dict[str, Any]:
         started = self._monotonic()
         source = describe_table(self._dynamodb, self._source_table)
-        target = describe_table(self._dynamodb, self._target_table)
+        target = describe_table(self._target_dynamodb, self._target_table)
         verifier = Verifier(
             transformer=self._transform.transformer,
             source_key_schema=source.key_schema,
             target_key_schema=target.key_schema,
-            source_reader=ItemReader(self._dynamodb, source.name, source.key_schema, self._retry_policy),
-            target_reader=ItemReader(self._dynamodb, target.name, target.key_schema, self._retry_policy),
+            source_reader=ItemReader(self._dynamodb, self._source_table, source.key_schema, self._retry_policy),
+            target_reader=ItemReader(self._target_dynamodb, self._target_table, target.key_schema, self._retry_policy),
         )
         total_segments, segments = self._scan_plan()
         mode, note = self._extra_mode(verifier, list(target.key_schema))
@@ -186,8 +193,8 @@ class LocalVerify:
                 extra_checked = True
         not_rechecked = tally.untracked if self._settings.settle_seconds > 0 else 0
         return verify_summary(
-            source_table=source.name,
-            target_table=target.name,
+            source_table=self._source_table,
+            target_table=self._target_table,
             counts=counts,
             extra=extra,
             extra_checked=extra_checked,
@@ -259,7 +266,14 @@ class LocalVerify:
                     self._stop.set()
             progress.advance(task, len(items))
 
-        self._scan(self._target_table, total_segments, list(range(total_segments)), on_page, list(key_schema))
+        self._scan(
+            self._target_dynamodb,
+            self._target_table,
+            total_segments,
+            list(range(total_segments)),
+            on_page,
+            list(key_schema),
+        )
         self._stop.clear()
         if over.is_set():
             return None, (
@@ -296,7 +310,7 @@ class LocalVerify:
             f"verifying {self._source_table} → {self._target_table}: {len(segments)} of {total_segments} "
             f"scan segment(s){' (sample)' if len(segments) < total_segments else ''}"
         )
-        self._scan(self._source_table, total_segments, segments, on_page, None)
+        self._scan(self._dynamodb, self._source_table, total_segments, segments, on_page, None)
 
     def _extra_candidates(
         self,
@@ -322,7 +336,7 @@ class LocalVerify:
                 tally.counts += VerifyCounts(consumed_rcu=read.consumed_rcu, retries=read.retries)
             progress.update(task, advance=len(items), found=f"{len(extras):,} extra")
 
-        self._scan(self._target_table, total_segments, segments, on_page, key_names)
+        self._scan(self._target_dynamodb, self._target_table, total_segments, segments, on_page, key_names)
         return extras
 
     def _settle(
@@ -363,6 +377,7 @@ class LocalVerify:
 
     def _scan(
         self,
+        dynamodb: Any,
         table: str,
         total_segments: int,
         segments: list[int],
@@ -375,7 +390,7 @@ class LocalVerify:
                 names = {f"#k{index}": name for index, name in enumerate(projection)}
                 arguments["ProjectionExpression"] = ", ".join(names)
                 arguments["ExpressionAttributeNames"] = names
-            for page in self._dynamodb.get_paginator("scan").paginate(**arguments):
+            for page in dynamodb.get_paginator("scan").paginate(**arguments):
                 if self._stop.is_set():
                     return
                 on_page(page.get("Items", []))

@@ -13,7 +13,6 @@ from rich.console import Console
 
 from ddbmigrate.demo import Demo
 from ddbmigrate.tables import scan_all
-from tests.integration.conftest import USE_EMULATOR
 from tests.integration.helpers import Item, by_key, normalize
 
 
@@ -36,7 +35,6 @@ def test_backfill_racing_live_writes_converges_to_transform_of_source(aws_endpoi
         workdir=tmp_path,
         console=Console(width=160),
         use_emulator=False,  # the session's emulator (or the user's endpoint) is already in place
-        on_emulator=USE_EMULATOR,
     )
 
     report = demo.run()

@@ -21,7 +21,7 @@ import pytest
 from ddbmigrate.aws import client
 from ddbmigrate.stack import Stack
 from ddbmigrate.tables import create_table, load_items, scan_all
-from tests.integration.conftest import USE_EMULATOR, cli
+from tests.integration.conftest import cli
 from tests.integration.helpers import Item, by_key, normalize
 
 SOURCE_KEY = {"pk": "S", "sk": "N"}
@@ -37,11 +37,7 @@ OVERSIZE_TEXT = "x" * 300_000
 
 
 def replication_settings(**overrides: Any) -> dict[str, Any]:
-    settings: dict[str, Any] = {"enabled": True, **overrides}
-    if USE_EMULATOR:
-        # moto does not keep a queue's RedriveAllowPolicy, and the provider would wait for it forever.
-        settings["restrict_dlq_sources"] = False
-    return settings
+    return {"enabled": True, **overrides}
 
 
 def expected_target(item: Item) -> Item:

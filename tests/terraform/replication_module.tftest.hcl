@@ -215,10 +215,10 @@ run "fifo_queue_settings" {
   }
 
   assert {
-    condition = jsondecode(aws_sqs_queue_redrive_allow_policy.dlq[0].redrive_allow_policy) == {
+    condition = jsondecode(aws_sqs_queue_redrive_allow_policy.dlq.redrive_allow_policy) == {
       redrivePermission = "byQueue"
       sourceQueueArns   = ["arn:aws:sqs:us-east-1:123456789012:demo-replication.fifo"]
-    } && aws_sqs_queue_redrive_allow_policy.dlq[0].queue_url == "https://sqs.us-east-1.amazonaws.com/123456789012/demo-replication-dlq.fifo"
+    } && aws_sqs_queue_redrive_allow_policy.dlq.queue_url == "https://sqs.us-east-1.amazonaws.com/123456789012/demo-replication-dlq.fifo"
     error_message = "Only the replication queue may use the DLQ."
   }
 
@@ -290,28 +290,6 @@ run "queue_settings_are_configurable" {
   assert {
     condition     = module.forwarder.environment_variables["MAX_MESSAGE_BYTES"] == "65536"
     error_message = "The forwarder's MAX_MESSAGE_BYTES must be the queue's limit."
-  }
-}
-
-run "dlq_restriction_can_be_left_out_for_the_emulator" {
-  command = plan
-
-  module {
-    source = "./modules/replication"
-  }
-
-  variables {
-    restrict_dlq_sources = false
-  }
-
-  assert {
-    condition     = length(aws_sqs_queue_redrive_allow_policy.dlq) == 0 && output.dlq_redrive_allow_policy == null
-    error_message = "restrict_dlq_sources = false must leave the redrive allow policy out."
-  }
-
-  assert {
-    condition     = jsondecode(aws_sqs_queue.replication.redrive_policy).deadLetterTargetArn == "arn:aws:sqs:us-east-1:123456789012:demo-replication-dlq.fifo"
-    error_message = "The DLQ itself must stay."
   }
 }
 
@@ -541,7 +519,7 @@ run "forwarder_policies_are_scoped_to_exact_resources" {
     condition = jsondecode(output.forwarder_role_policies["dynamodb"]).Statement == [{
       Sid      = "ReadTargetKeySchema"
       Effect   = "Allow"
-      Action   = "dynamodb:DescribeTable"
+      Action   = ["dynamodb:DescribeTable"]
       Resource = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
     }]
     error_message = "Unexpected forwarder DynamoDB policy: ${output.forwarder_role_policies["dynamodb"]}"

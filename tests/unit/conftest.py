@@ -43,25 +43,30 @@ def dynamodb() -> Iterator[DynamoDBClient]:
 CreateTable = Callable[..., str]
 
 
+def create_on_demand_table(client: DynamoDBClient, name: str, **key_schema: str) -> str:
+    """Create an on-demand table: ``create_on_demand_table(client, "name", pk="S", sk="N")`` (partition key first)."""
+    names = list(key_schema)
+    client.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": attribute, "KeyType": "HASH" if index == 0 else "RANGE"}
+            for index, attribute in enumerate(names)
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": attribute, "AttributeType": key_schema[attribute]}  # type: ignore[typeddict-item]
+            for attribute in names
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
 @pytest.fixture
 def create_table(dynamodb: DynamoDBClient) -> CreateTable:
     """Create an on-demand table in moto: ``create_table("name", pk="S", sk="N")`` (partition key first)."""
 
     def create(name: str, **key_schema: str) -> str:
-        names = list(key_schema)
-        dynamodb.create_table(
-            TableName=name,
-            KeySchema=[
-                {"AttributeName": attribute, "KeyType": "HASH" if index == 0 else "RANGE"}
-                for index, attribute in enumerate(names)
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": attribute, "AttributeType": key_schema[attribute]}  # type: ignore[typeddict-item]
-                for attribute in names
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        return name
+        return create_on_demand_table(dynamodb, name, **key_schema)
 
     return create
 

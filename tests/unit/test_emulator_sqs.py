@@ -166,3 +166,17 @@ def test_function_error_leaves_messages_for_redelivery(aws: Aws, emulator: Emula
 )
 def test_batch_item_failures_follow_lambda_rules(payload: bytes, expected: list[str] | None) -> None:
     assert _batch_item_failures(payload, ["a", "b"]) == expected
+
+
+def test_a_dead_letter_queues_redrive_allow_policy_is_returned(aws: Aws) -> None:
+    dlq_url = aws.sqs.create_queue(QueueName=unique("allow") + ".fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    source_arn = f"arn:aws:sqs:us-east-1:123456789012:{unique('source')}.fifo"
+    policy = json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [source_arn]})
+
+    aws.sqs.set_queue_attributes(QueueUrl=dlq_url, Attributes={"RedriveAllowPolicy": policy})
+
+    expected = {"redrivePermission": "byQueue", "sourceQueueArns": [source_arn]}
+    # "All" is what the provider reads for the queue; the name alone is what aws_sqs_queue_redrive_allow_policy reads.
+    for names in (["All"], ["RedriveAllowPolicy"], ["RedriveAllowPolicy", "QueueArn"]):
+        attributes = aws.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=names)["Attributes"]  # type: ignore[arg-type]
+        assert json.loads(attributes["RedriveAllowPolicy"]) == expected, names

@@ -284,6 +284,48 @@ def test_a_sampled_verify_plans_a_subset_of_segments_and_is_not_recorded(
     assert StateStore(dynamodb, STATE_TABLE).last_verify() is None
 
 
+@pytest.mark.parametrize(
+    ("fraction", "checked", "sampled"),
+    [(0.1, 1, True), (0.6, 2, True), (0.9, 4, False)],
+)
+def test_a_sampled_verify_reports_the_share_of_segments_it_checked(
+    dynamodb: DynamoDBClient, tables: None, fraction: float, checked: int, sampled: bool
+) -> None:
+    put_items(dynamodb, "source", [item(f"k{i}") for i in range(20)])
+    put_items(dynamodb, "target", [item(f"k{i}") for i in range(20)])
+    worker = service(dynamodb)
+    run, segments = plan_verify(worker, total_segments=4, sample_fraction=fraction)
+
+    run_verify_segments(worker, run, segments)
+    summary = worker.summarize(run)
+
+    assert len(segments) == summary["segments_checked"] == checked
+    assert summary["sample_fraction"] == checked / 4
+    assert summary["sampled"] is sampled
+    assert (StateStore(dynamodb, STATE_TABLE).last_verify() is None) is sampled
+
+
+def test_an_item_differing_in_many_large_attributes_keeps_its_key_in_the_distributed_sample(
+    dynamodb: DynamoDBClient, tables: None
+) -> None:
+    wide = {f"attribute{i:02d}": {"S": f"{i:02d}" + "x" * 450} for i in range(12)}
+    put_items(dynamodb, "source", [{**item("wide"), **wide}])
+    put_items(dynamodb, "target", [{**item("wide"), **{name: {"S": "y" * 450} for name in wide}}])
+    worker = service(dynamodb)
+    run, segments = plan_verify(worker, total_segments=1)
+
+    run_verify_segments(worker, run, segments)
+    summary = worker.summarize(run)
+
+    assert summary["different"] == 1
+    [entry] = summary["sample"]
+    assert entry["key"] == {"pk": {"S": "wide"}, "sk": {"N": "1"}}
+    listed = [difference["path"] for difference in entry["differences"]]
+    assert listed == sorted(wide)[: len(listed)]
+    assert listed
+    assert len(listed) + entry["more_differences"] == len(wide)
+
+
 def test_phases_must_match_the_run_mode(dynamodb: DynamoDBClient, tables: None) -> None:
     put_items(dynamodb, "source", [item("a")])
     worker = service(dynamodb)

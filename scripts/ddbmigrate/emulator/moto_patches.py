@@ -7,7 +7,10 @@ Each patch is a small function with a docstring that says why moto needs it:
   ``LambdaResponse.invoke`` honours the ``Qualifier`` parameter.
 - Event source mappings: ``Table`` / ``Queue.lambda_event_source_mappings`` stay empty, which turns
   off moto's synchronous in-request delivery; :mod:`.pollers` does it like Lambda instead.
-- SQS: ``Queue.attributes`` returns RedrivePolicy as compact JSON (Terraform plan drift).
+- SQS: ``Queue.attributes`` returns RedrivePolicy as compact JSON (Terraform plan drift) and the
+  RedriveAllowPolicy that moto keeps but never returns (the provider waits for it).
+- DynamoDB across accounts: ``DynamoHandler.dynamodb_backend`` serves a call that names another account's
+  table by ARN from that account, when the table's resource-based policy allows the caller (:mod:`.cross_account`).
 - Step Functions: ``ValidateStateMachineDefinition`` and ``ListStateMachineVersions`` (missing, the
   Terraform provider calls both), ``StartExecution`` without a name, and an integer
   ``ToleratedFailurePercentage`` (moto's grammar wants a float).
@@ -39,10 +42,11 @@ from moto.awslambda.models import LambdaFunction
 from moto.awslambda.responses import LambdaResponse
 from moto.core.responses import ActionResult
 from moto.dynamodb.models.table import StreamShard, Table
-from moto.sqs.models import Queue
+from moto.dynamodb.responses import DynamoHandler
+from moto.sqs.models import Queue, SQSBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from . import dynamodb_speedups
+from . import cross_account, dynamodb_speedups
 from .executor import InvocationResult
 
 LOGGER = logging.getLogger("ddbmigrate.emulator")
@@ -224,12 +228,14 @@ def _inert_registry_property() -> property:
     return property(get, set_)
 
 
-def _attributes_with_compact_redrive_policy(original: property) -> property:
-    """``Queue.attributes``: render RedrivePolicy as compact JSON, as SQS does.
+def _attributes_as_sqs_returns_them(original: property) -> property:
+    """``Queue.attributes``: RedrivePolicy as compact JSON, and the RedriveAllowPolicy that moto drops.
 
-    moto writes it with ``json.dumps`` defaults (``", "`` and ``": "``); the Terraform provider stores
-    what the API returns and compares it with the configuration's ``jsonencode`` text, so every plan
-    shows a whitespace-only update of ``redrive_policy``.
+    moto writes RedrivePolicy with ``json.dumps`` defaults (``", "`` and ``": "``); the Terraform provider stores
+    what the API returns and compares it with the configuration's ``jsonencode`` text, so every plan would show
+    a whitespace-only update of ``redrive_policy``. moto keeps a RedriveAllowPolicy that was set (as the
+    queue's ``redrive_allow_policy``) but never returns it, so the provider's
+    ``aws_sqs_queue_redrive_allow_policy`` would wait forever for it to appear.
     """
 
     def get(self: Any) -> Any:
@@ -238,9 +244,27 @@ def _attributes_with_compact_redrive_policy(original: property) -> property:
         if isinstance(policy, str):
             with contextlib.suppress(ValueError):
                 result["RedrivePolicy"] = json.dumps(json.loads(policy), separators=(",", ":"))
+        allow_policy = getattr(self, "redrive_allow_policy", None)
+        if isinstance(allow_policy, str) and allow_policy:
+            result["RedriveAllowPolicy"] = allow_policy
         return result
 
     return property(get)
+
+
+def _queue_attributes_accepting_redrive_allow_policy(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``SQSBackend.get_queue_attributes``: accept the name RedriveAllowPolicy, which moto's check refuses."""
+
+    def get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> Any:
+        others = [name for name in attribute_names if name != "RedriveAllowPolicy"]
+        result = original(self, queue_name, others) if others else {}
+        if len(others) != len(attribute_names):
+            policy = self.get_queue(queue_name).attributes.get("RedriveAllowPolicy")
+            if policy is not None:
+                result["RedriveAllowPolicy"] = policy
+        return result
+
+    return get_queue_attributes
 
 
 # --------------------------------------------------------------------------------------------------
@@ -436,12 +460,20 @@ def _targets() -> Iterator[tuple[Any, str, Any, str]]:
     yield LambdaResponse, "invoke", _invoke_honouring_qualifier(LambdaResponse.__dict__.get("invoke")), REPLACE
     yield Table, "lambda_event_source_mappings", _inert_registry_property(), SHADOW
     yield Queue, "lambda_event_source_mappings", _inert_registry_property(), SHADOW
-    yield Queue, "attributes", _attributes_with_compact_redrive_policy(_property(Queue, "attributes")), REPLACE
+    yield Queue, "attributes", _attributes_as_sqs_returns_them(_property(Queue, "attributes")), REPLACE
+    yield (
+        SQSBackend,
+        "get_queue_attributes",
+        _queue_attributes_accepting_redrive_allow_policy(SQSBackend.__dict__["get_queue_attributes"]),
+        REPLACE,
+    )
     yield StepFunctionResponse, "validate_state_machine_definition", _validate_state_machine_definition, ADD
     yield StepFunctionResponse, "list_state_machine_versions", _list_state_machine_versions, ADD
     yield StepFunctionResponse, "start_execution", _start_execution, REPLACE
     backend = _backend_property_patching_interpreter(_property(StepFunctionResponse, "stepfunction_backend"))
     yield StepFunctionResponse, "stepfunction_backend", backend, REPLACE
+    routed = cross_account.routed_backend_property(_property(DynamoHandler, "dynamodb_backend"))
+    yield DynamoHandler, "dynamodb_backend", routed, REPLACE
 
 
 def _check_compatible(targets: list[tuple[Any, str, Any, str]]) -> None:
