@@ -29,8 +29,8 @@ locals {
   ]
   transform_steps_json = jsonencode(local.transform_steps)
 
-  # Settings every Lambda-owning part takes the same way.
-  lambda_common = {
+  # Every module that owns Lambdas takes these as its lambda_settings object; only the root variables validate them.
+  lambda_settings = {
     layers             = local.lambda_layers
     lambda_runtime     = var.lambda_runtime
     architecture       = var.architecture
@@ -38,13 +38,12 @@ locals {
     log_retention_days = var.log_retention_days
     kms_key_arn        = var.kms_key_arn
     tracing_enabled    = var.tracing_enabled
-    tags               = var.tags
   }
 }
 
 # Bulk copy of the existing items: a Step Functions Distributed Map over parallel Scan segments.
 # The change feed (modules/replication) and capacity management join here as sibling modules that take
-# the same table names, transform and lambda_common settings.
+# the same table names, transform and lambda_settings.
 module "backfill" {
   source = "./modules/backfill"
 
@@ -63,14 +62,8 @@ module "backfill" {
   transform_steps_json  = local.transform_steps_json
   custom_transform_file = var.transform.custom_file
 
-  layers             = local.lambda_common.layers
-  lambda_runtime     = local.lambda_common.lambda_runtime
-  architecture       = local.lambda_common.architecture
-  python_executable  = local.lambda_common.python_executable
-  log_retention_days = local.lambda_common.log_retention_days
-  kms_key_arn        = local.lambda_common.kms_key_arn
-  tracing_enabled    = local.lambda_common.tracing_enabled
-  tags               = local.lambda_common.tags
+  lambda_settings = local.lambda_settings
+  tags            = var.tags
 }
 
 # Live replication (the change feed): source stream -> forwarder -> FIFO queue -> consumer -> target. Off unless
@@ -110,14 +103,8 @@ module "replication" {
   transform_steps_json  = local.transform_steps_json
   custom_transform_file = var.transform.custom_file
 
-  layers             = local.lambda_common.layers
-  lambda_runtime     = local.lambda_common.lambda_runtime
-  architecture       = local.lambda_common.architecture
-  python_executable  = local.lambda_common.python_executable
-  log_retention_days = local.lambda_common.log_retention_days
-  kms_key_arn        = local.lambda_common.kms_key_arn
-  tracing_enabled    = local.lambda_common.tracing_enabled
-  tags               = local.lambda_common.tags
+  lambda_settings = local.lambda_settings
+  tags            = var.tags
 }
 
 locals {

@@ -26,12 +26,11 @@ logger = Logger()
 metrics = Metrics()
 
 CONFIG = WorkerConfig.from_environment()
-TARGET_SESSION = CONFIG.target_access.session()
 SERVICE = BackfillService(
     config=CONFIG,
     client=boto3.client("dynamodb", config=read_client_config()),
-    target_client=TARGET_SESSION.client("dynamodb", config=read_client_config()),
-    write_client=TARGET_SESSION.client("dynamodb", config=write_client_config(CONFIG.write_concurrency)),
+    target_client=CONFIG.target_access.client("dynamodb", config=read_client_config()),
+    write_client=CONFIG.target_access.client("dynamodb", config=write_client_config(CONFIG.write_concurrency)),
     retry_policy=CONFIG.retry_policy(),
 )
 # Pre-warm's capacity actions; their Application Auto Scaling client is created on the first capacity action.

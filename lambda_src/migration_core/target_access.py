@@ -21,6 +21,7 @@ from typing import Any
 
 import boto3
 import botocore.session
+from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, CredentialProvider, DeferredRefreshableCredentials
 
 from migration_core.errors import ConfigurationError
@@ -63,6 +64,12 @@ class TargetAccess:
             external_id=environ.get("TARGET_ROLE_EXTERNAL_ID", "").strip() or None,
             session_name=function[:SESSION_NAME_LIMIT] if len(function) >= 2 else "ddb-migrate",
         )
+
+    def client(self, service_name: str, *, config: Config) -> Any:
+        """A client for calls on the target: boto3's default client unless a role is to be assumed."""
+        if self.role_arn is None:
+            return boto3.client(service_name, config=config)  # type: ignore[call-overload]
+        return self.session().client(service_name, config=config)  # type: ignore[call-overload]
 
     def session(self, base: boto3.Session | None = None) -> boto3.Session:
         """The session for calls on the target table: ``base`` itself unless a role is to be assumed."""

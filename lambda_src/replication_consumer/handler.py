@@ -47,7 +47,7 @@ class DeferredForTime(Exception):  # noqa: N818 - reads as what happened to the 
 def _runtime() -> tuple[ConsumerSettings, TargetApplier]:
     """Built once per container, on the first invocation (not at import, so tests can set the environment)."""
     settings = ConsumerSettings.from_environment(os.environ)
-    target = TargetAccess.from_environment(os.environ).session()
+    target = TargetAccess.from_environment(os.environ)
     applier = TargetApplier(
         # Botocore retries off for the calls that apply events: our RetryPolicy is the one budget, and counted.
         target.client("dynamodb", config=write_client_config(1)),

@@ -37,7 +37,7 @@ class RecordNotForwarded(Exception):  # noqa: N818 - reads as what happened to t
 def _runtime() -> tuple[ForwarderSettings, FifoForwarder, OldTargetKeyDeriver]:
     """Built once per container, on the first invocation (not at import, so tests can set the environment)."""
     settings = ForwarderSettings.from_environment(os.environ)
-    target = TargetAccess.from_environment(os.environ).session()
+    target = TargetAccess.from_environment(os.environ)
     deriver = OldTargetKeyDeriver(
         target.client("dynamodb", config=read_client_config()), settings.target_table, dict(os.environ)
     )

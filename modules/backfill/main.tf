@@ -76,7 +76,7 @@ resource "aws_dynamodb_table" "state" {
 
   server_side_encryption {
     enabled     = true
-    kms_key_arn = var.kms_key_arn
+    kms_key_arn = var.lambda_settings.kms_key_arn
   }
 
   point_in_time_recovery {

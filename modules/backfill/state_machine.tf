@@ -69,7 +69,7 @@ locals {
         }]
       })
     },
-    var.tracing_enabled ? {
+    var.lambda_settings.tracing_enabled ? {
       xray = jsonencode({
         Version = "2012-10-17"
         Statement = [{
@@ -112,8 +112,8 @@ resource "aws_iam_role_policy" "state_machine" {
 resource "aws_cloudwatch_log_group" "state_machine" {
   #checkov:skip=CKV_AWS_338:Retention is log_retention_days (default 30 days, every CloudWatch value allowed); a migration's logs are operational, and a year is the caller's choice, not a default.
   name              = "/aws/vendedlogs/states/${local.state_machine_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  retention_in_days = var.lambda_settings.log_retention_days
+  kms_key_id        = var.lambda_settings.kms_key_arn
 
   tags = var.tags
 }
@@ -132,7 +132,7 @@ resource "aws_sfn_state_machine" "this" {
   }
 
   tracing_configuration {
-    enabled = var.tracing_enabled
+    enabled = var.lambda_settings.tracing_enabled
   }
 
   tags = var.tags

@@ -124,34 +124,19 @@ variable "prewarm" {
   nullable = false
 }
 
-variable "layers" {
-  description = "Layer version ARNs of the worker (the Powertools layer)."
-  type        = list(string)
-  default     = []
-}
-
-variable "lambda_runtime" {
-  description = "Python runtime of the worker."
-  type        = string
-  default     = "python3.12"
-}
-
-variable "architecture" {
-  description = "Architecture of the worker: x86_64 or arm64."
-  type        = string
-  default     = "x86_64"
-}
-
-variable "python_executable" {
-  description = "Python 3 interpreter that builds the worker's zip on the machine running Terraform."
-  type        = string
-  default     = "python3"
-}
-
-variable "log_retention_days" {
-  description = "Retention of the worker's and the state machine's log groups in days."
-  type        = number
-  default     = 30
+variable "lambda_settings" {
+  description = "Settings every Lambda of ddb-migrate shares: the root module's variables of the same names (layers is the resolved Powertools layer list), validated there, so they are not checked again here. Besides the worker, log_retention_days and kms_key_arn also apply to the state machine's log group (kms_key_arn to the state table too), and tracing_enabled to the state machine."
+  type = object({
+    layers             = optional(list(string), [])
+    lambda_runtime     = optional(string, "python3.12")
+    architecture       = optional(string, "x86_64")
+    python_executable  = optional(string, "python3")
+    log_retention_days = optional(number, 30)
+    kms_key_arn        = optional(string)
+    tracing_enabled    = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
 }
 
 variable "state_machine_log_level" {
@@ -163,18 +148,6 @@ variable "state_machine_log_level" {
     condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.state_machine_log_level)
     error_message = "state_machine_log_level must be ALL, ERROR, FATAL or OFF."
   }
-}
-
-variable "kms_key_arn" {
-  description = "Optional KMS key ARN for the state table and the log groups; null uses AWS managed encryption."
-  type        = string
-  default     = null
-}
-
-variable "tracing_enabled" {
-  description = "Turn on X-Ray tracing for the state machine and the worker."
-  type        = bool
-  default     = false
 }
 
 variable "tags" {

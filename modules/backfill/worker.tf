@@ -121,7 +121,7 @@ locals {
   # Tables encrypted with a customer managed key are only readable and writable by principals allowed to
   # use that key through DynamoDB; the kms:ViaService condition keeps the grant to that use.
   read_kms_keys  = compact([local.source_table_kms_key])
-  write_kms_keys = distinct(compact([local.target_table_kms_key, var.kms_key_arn]))
+  write_kms_keys = distinct(compact([local.target_table_kms_key, var.lambda_settings.kms_key_arn]))
   worker_kms_policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat(
@@ -154,13 +154,13 @@ module "worker" {
   source_dir            = "${path.module}/../../lambda_src"
   package_dirs          = ["migration_core", "backfill_worker"]
   custom_transform_file = var.custom_transform_file
-  python_executable     = var.python_executable
+  python_executable     = var.lambda_settings.python_executable
 
-  runtime      = var.lambda_runtime
-  architecture = var.architecture
+  runtime      = var.lambda_settings.lambda_runtime
+  architecture = var.lambda_settings.architecture
   memory_size  = var.worker.memory_size
   timeout      = var.worker.timeout
-  layers       = var.layers
+  layers       = var.lambda_settings.layers
 
   environment_variables = local.worker_environment
 
@@ -170,9 +170,9 @@ module "worker" {
     var.prewarm.enabled ? { capacity = local.worker_capacity_policy } : {},
   )
 
-  log_retention_days = var.log_retention_days
-  kms_key_arn        = var.kms_key_arn
-  tracing_enabled    = var.tracing_enabled
+  log_retention_days = var.lambda_settings.log_retention_days
+  kms_key_arn        = var.lambda_settings.kms_key_arn
+  tracing_enabled    = var.lambda_settings.tracing_enabled
 
   tags = var.tags
 }

@@ -58,11 +58,11 @@ locals {
   )
 
   consumer_kms_statements = concat(
-    var.kms_key_arn == null ? [] : [{
+    var.lambda_settings.kms_key_arn == null ? [] : [{
       Sid       = "DecryptQueueMessages"
       Effect    = "Allow"
       Action    = "kms:Decrypt"
-      Resource  = var.kms_key_arn
+      Resource  = var.lambda_settings.kms_key_arn
       Condition = local.sqs_via_service
     }],
     local.source_table_kms_key == null ? [] : [{
@@ -92,20 +92,20 @@ module "consumer" {
   source_dir            = local.lambda_package_directory
   package_dirs          = ["migration_core", "replication_consumer"]
   custom_transform_file = var.custom_transform_file
-  python_executable     = var.python_executable
+  python_executable     = var.lambda_settings.python_executable
 
-  runtime      = var.lambda_runtime
-  architecture = var.architecture
+  runtime      = var.lambda_settings.lambda_runtime
+  architecture = var.lambda_settings.architecture
   memory_size  = var.consumer.memory_size
   timeout      = var.consumer.timeout
-  layers       = var.layers
+  layers       = var.lambda_settings.layers
 
   environment_variables = local.consumer_environment
   policies              = local.consumer_policies
 
-  log_retention_days = var.log_retention_days
-  kms_key_arn        = var.kms_key_arn
-  tracing_enabled    = var.tracing_enabled
+  log_retention_days = var.lambda_settings.log_retention_days
+  kms_key_arn        = var.lambda_settings.kms_key_arn
+  tracing_enabled    = var.lambda_settings.tracing_enabled
 
   tags = var.tags
 }

@@ -78,12 +78,12 @@ locals {
   )
 
   forwarder_kms_statements = concat(
-    var.kms_key_arn == null ? [] : [{
+    var.lambda_settings.kms_key_arn == null ? [] : [{
       # Sending to an SSE-KMS queue (and the mapping's on-failure sends) needs a data key.
       Sid       = "EncryptQueueMessages"
       Effect    = "Allow"
       Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
-      Resource  = var.kms_key_arn
+      Resource  = var.lambda_settings.kms_key_arn
       Condition = local.sqs_via_service
     }],
     local.source_table_kms_key == null ? [] : [{
@@ -107,20 +107,20 @@ module "forwarder" {
   source_dir            = local.lambda_package_directory
   package_dirs          = ["migration_core", "stream_forwarder"]
   custom_transform_file = var.custom_transform_file
-  python_executable     = var.python_executable
+  python_executable     = var.lambda_settings.python_executable
 
-  runtime      = var.lambda_runtime
-  architecture = var.architecture
+  runtime      = var.lambda_settings.lambda_runtime
+  architecture = var.lambda_settings.architecture
   memory_size  = var.forwarder.memory_size
   timeout      = var.forwarder.timeout
-  layers       = var.layers
+  layers       = var.lambda_settings.layers
 
   environment_variables = local.forwarder_environment
   policies              = local.forwarder_policies
 
-  log_retention_days = var.log_retention_days
-  kms_key_arn        = var.kms_key_arn
-  tracing_enabled    = var.tracing_enabled
+  log_retention_days = var.lambda_settings.log_retention_days
+  kms_key_arn        = var.lambda_settings.kms_key_arn
+  tracing_enabled    = var.lambda_settings.tracing_enabled
 
   tags = var.tags
 }

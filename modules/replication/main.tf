@@ -84,8 +84,8 @@ locals {
   )
 
   # Messages are encrypted by SQS itself unless a customer managed key is given.
-  queue_sse_managed        = var.kms_key_arn == null ? true : null
-  queue_kms_reuse_period   = var.kms_key_arn == null ? null : 300
+  queue_sse_managed        = var.lambda_settings.kms_key_arn == null ? true : null
+  queue_kms_reuse_period   = var.lambda_settings.kms_key_arn == null ? null : 300
   sqs_via_service          = { StringEquals = { "kms:ViaService" = "sqs.${local.region}.amazonaws.com" } }
   dynamodb_via_service     = { StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" } }
   lambda_package_directory = "${path.module}/../../lambda_src"

@@ -13,7 +13,7 @@ resource "aws_sqs_queue" "replication" {
   visibility_timeout_seconds = local.queue_visibility_timeout
 
   sqs_managed_sse_enabled           = local.queue_sse_managed
-  kms_master_key_id                 = var.kms_key_arn
+  kms_master_key_id                 = var.lambda_settings.kms_key_arn
   kms_data_key_reuse_period_seconds = local.queue_kms_reuse_period
 
   redrive_policy = jsonencode({
@@ -47,7 +47,7 @@ resource "aws_sqs_queue" "dlq" {
   max_message_size          = var.max_message_bytes
 
   sqs_managed_sse_enabled           = local.queue_sse_managed
-  kms_master_key_id                 = var.kms_key_arn
+  kms_master_key_id                 = var.lambda_settings.kms_key_arn
   kms_data_key_reuse_period_seconds = local.queue_kms_reuse_period
 
   tags = var.tags
@@ -74,7 +74,7 @@ resource "aws_sqs_queue" "stream_failures" {
   message_retention_seconds = 1209600
 
   sqs_managed_sse_enabled           = local.queue_sse_managed
-  kms_master_key_id                 = var.kms_key_arn
+  kms_master_key_id                 = var.lambda_settings.kms_key_arn
   kms_data_key_reuse_period_seconds = local.queue_kms_reuse_period
 
   tags = var.tags

@@ -327,51 +327,19 @@ variable "consumer" {
   }
 }
 
-variable "layers" {
-  description = "Layer version ARNs of both Lambdas (the Powertools layer)."
-  type        = list(string)
-  default     = []
-}
-
-variable "lambda_runtime" {
-  description = "Python runtime of both Lambdas."
-  type        = string
-  default     = "python3.12"
-}
-
-variable "architecture" {
-  description = "Architecture of both Lambdas: x86_64 or arm64."
-  type        = string
-  default     = "x86_64"
-}
-
-variable "python_executable" {
-  description = "Python 3 interpreter that builds the zips on the machine running Terraform."
-  type        = string
-  default     = "python3"
-}
-
-variable "log_retention_days" {
-  description = "Retention of both Lambdas' log groups in days."
-  type        = number
-  default     = 30
-}
-
-variable "kms_key_arn" {
-  description = "Optional customer managed KMS key ARN for the three queues and the log groups. null uses SQS managed encryption (SSE-SQS) for the queues. The key policy must let the Lambda roles use it (the default key policy delegates to IAM) and allow CloudWatch Logs."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)."
-  }
-}
-
-variable "tracing_enabled" {
-  description = "Turn on X-Ray tracing for both Lambdas."
-  type        = bool
-  default     = false
+variable "lambda_settings" {
+  description = "Settings every Lambda of ddb-migrate shares: the root module's variables of the same names (layers is the resolved Powertools layer list), validated there, so they are not checked again here. Besides both Lambdas, kms_key_arn also encrypts the three queues (null: SSE-SQS); the key policy must let the Lambda roles use it (the default key policy delegates to IAM) and allow CloudWatch Logs."
+  type = object({
+    layers             = optional(list(string), [])
+    lambda_runtime     = optional(string, "python3.12")
+    architecture       = optional(string, "x86_64")
+    python_executable  = optional(string, "python3")
+    log_retention_days = optional(number, 30)
+    kms_key_arn        = optional(string)
+    tracing_enabled    = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
 }
 
 variable "tags" {

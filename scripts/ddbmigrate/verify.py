@@ -140,7 +140,9 @@ class LocalVerify:
         self._dynamodb: Any = dynamodb or boto3.client("dynamodb", config=config)
         # A target in another account is read as the deployment's Lambdas read it (an assumed role, or its ARN).
         self._target_dynamodb: Any = (
-            target_access.session().client("dynamodb", config=config) if target_access else self._dynamodb
+            target_access.client("dynamodb", config=config)
+            if target_access and target_access.role_arn
+            else self._dynamodb
         )
         self._retry_policy = retry_policy or RetryPolicy()
         self._sleep = sleep

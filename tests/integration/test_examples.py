@@ -29,8 +29,7 @@ from ddbmigrate.terraform_setup import REPO_ROOT, terraform_environment
 from migration_core.target_access import TargetAccess
 from tests.integration.conftest import USE_EMULATOR, cli
 from tests.integration.example_stack import EXAMPLES_DIR, ExampleStack
-from tests.integration.helpers import by_key
-from tests.integration.test_replication import differences, queue_depth, wait_until
+from tests.integration.helpers import by_key, differences, queue_depth, wait_until
 
 SOURCE_KEY = {"pk": "S", "sk": "N"}
 ITEM_COUNT = 300

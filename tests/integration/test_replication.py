@@ -22,11 +22,9 @@ from ddbmigrate.aws import client
 from ddbmigrate.stack import Stack
 from ddbmigrate.tables import create_table, load_items, scan_all
 from tests.integration.conftest import cli
-from tests.integration.helpers import Item, by_key, normalize
+from tests.integration.helpers import Item, by_key, differences, normalize, queue_depth, wait_until
 
 SOURCE_KEY = {"pk": "S", "sk": "N"}
-CONVERGE_SECONDS = 180.0
-POLL_SECONDS = 0.5
 # The target key is derived from a non-key attribute, so changing `tenant` moves an item to another target key.
 KEY_CHANGING_STEPS = [
     {"op": "derive", "attribute": "target_pk", "template": "{tenant}#{pk}#{sk}"},
@@ -46,42 +44,9 @@ def expected_target(item: Item) -> Item:
     return {**item, "target_pk": {"S": derived}, "migrated": {"BOOL": True}}
 
 
-def queue_depth(url: str) -> int:
-    attributes = client("sqs").get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return sum(int(value) for value in attributes.values())
-
-
 def visible_messages(url: str) -> int:
     attributes = client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
-
-
-def wait_until(condition: Callable[[], str | None], what: str, timeout: float = CONVERGE_SECONDS) -> None:
-    """Poll ``condition`` (None when satisfied, else why not) until it holds or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        problem = condition()
-        if problem is None:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout:g} s: {problem}")
-        time.sleep(POLL_SECONDS)
-
-
-def differences(expected: dict[Any, Item], actual: dict[Any, Item]) -> str | None:
-    if expected == actual:
-        return None
-    missing = sorted(str(key) for key in expected.keys() - actual.keys())
-    extra = sorted(str(key) for key in actual.keys() - expected.keys())
-    changed = sorted(str(key) for key in expected.keys() & actual.keys() if expected[key] != actual[key])
-    return f"missing {missing[:5]}, unexpected {extra[:5]}, different {changed[:5]}"
 
 
 def put(table: str, item: Item) -> None:

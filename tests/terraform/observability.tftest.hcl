@@ -164,9 +164,11 @@ run "state_machine_log_group_retention_key_and_tracing" {
   }
 
   variables {
-    log_retention_days      = 90
-    kms_key_arn             = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    tracing_enabled         = true
+    lambda_settings = {
+      log_retention_days = 90
+      kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+      tracing_enabled    = true
+    }
     state_machine_log_level = "ALL"
   }
 
@@ -190,6 +192,6 @@ run "state_machine_log_group_retention_key_and_tracing" {
 
   assert {
     condition     = aws_sfn_state_machine.this.tracing_configuration[0].enabled
-    error_message = "tracing_enabled must turn on the state machine's X-Ray tracing."
+    error_message = "lambda_settings.tracing_enabled must turn on the state machine's X-Ray tracing."
   }
 }

@@ -278,7 +278,7 @@ run "queue_settings_are_configurable" {
   }
 
   assert {
-    condition     = length(aws_sqs_queue_redrive_allow_policy.dlq) == 1 && output.dlq_redrive_allow_policy != null
+    condition     = jsondecode(output.dlq_redrive_allow_policy).redrivePermission == "byQueue"
     error_message = "The DLQ must be restricted to the replication queue by default."
   }
 
@@ -315,7 +315,7 @@ run "customer_managed_key_encrypts_every_queue" {
   }
 
   variables {
-    kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/queue-key"
+    lambda_settings = { kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/queue-key" }
   }
 
   assert {
@@ -323,7 +323,7 @@ run "customer_managed_key_encrypts_every_queue" {
       for queue in [aws_sqs_queue.replication, aws_sqs_queue.dlq, aws_sqs_queue.stream_failures] :
       queue.kms_master_key_id == "arn:aws:kms:us-east-1:123456789012:key/queue-key" && queue.kms_data_key_reuse_period_seconds == 300
     ])
-    error_message = "With kms_key_arn every queue must use the key."
+    error_message = "With lambda_settings.kms_key_arn every queue must use the key."
   }
 
   assert {
