@@ -50,3 +50,7 @@ class WriteRetriesExhausted(MigrationError, RuntimeError):  # noqa: N818 - Step 
             f"{count} item(s) could not be written to table {table!r} after exhausting the retry budget "
             f"(throttling or service errors persisted); sample keys: {samples}"
         )
+
+
+class CheckpointConflict(MigrationError, RuntimeError):  # noqa: N818 - Step Functions matches this exact name
+    """A segment's checkpoint moved under an invocation: two invocations ran the same segment at once."""

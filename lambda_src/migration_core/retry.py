@@ -30,6 +30,10 @@ class RetryPolicy:
     chunk's items accepted counts as the first of a new streak (and restarts the backoff), so a slowly
     draining chunk is not given up on, while a chunk DynamoDB refuses outright fails after ``max_attempts``
     calls. A chunk holds at most 25 requests, so the total number of calls stays bounded.
+
+    ``adaptive_rate`` makes a ``ParallelBatchWriter`` pace the calls of all its threads to the rate the table
+    accepts (``batch_writer.SendPacer``), as botocore's "adaptive" retry mode does for one client; without it
+    each chunk only backs off on its own, which the benchmark keeps as the reference it measures against.
     """
 
     max_attempts: int = 10
@@ -37,6 +41,7 @@ class RetryPolicy:
     cap_seconds: float = 20.0
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], None] = time.sleep
+    adaptive_rate: bool = True
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:

@@ -261,6 +261,7 @@ class SegmentWorker:
         if checkpoint.done:
             return SegmentResult(done=True, last_evaluated_key=None, counts=SegmentCounts(), phase=phase)
         start_key = checkpoint.last_evaluated_key or request.start_key
+        token = checkpoint.token
 
         def scan(exclusive_start_key: Item | None) -> ScanPage:
             return self._scan(request, pages, exclusive_start_key)
@@ -277,7 +278,7 @@ class SegmentWorker:
                 if page.last_evaluated_key is not None and budget.seconds_left() > 2 * longest_page_seconds:
                     next_page = scan_ahead.submit(scan, page.last_evaluated_key)
                 counts = pages.process(page.items, self._writer) + SegmentCounts(consumed_rcu=page.consumed_rcu)
-                self._state.save_page(run_id, phase, segment, counts, page.last_evaluated_key)
+                token = self._state.save_page(run_id, phase, segment, counts, page.last_evaluated_key, previous=token)
                 totals += counts
                 if page.last_evaluated_key is None:
                     return SegmentResult(done=True, last_evaluated_key=None, counts=totals, phase=phase)

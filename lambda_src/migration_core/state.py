@@ -2,7 +2,10 @@
 
 Segment records are the checkpoints that let a retried or redriven invocation continue where the last
 completed page ended, and the progress source of the CLI. Counts are added with ``ADD`` in the same
-UpdateItem that moves the checkpoint, so a page is counted exactly when its checkpoint is stored.
+UpdateItem that moves the checkpoint, so a page is counted exactly when its checkpoint is stored. That update
+is conditional on the checkpoint the page started from: when a call that DynamoDB applied is answered with an
+error and sent again (botocore retries 5xx), the second one finds the checkpoint already moved and adds
+nothing, so a page is never counted twice.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from migration_core.attribute_values import dumps_item, loads_item
 from migration_core.clock import Clock, iso_timestamp, parse_iso_timestamp, utc_now
+from migration_core.errors import CheckpointConflict
 from migration_core.models import PHASE_COUNT_FIELDS, Phase, RunSpec, SegmentCounts
 from migration_core.types import AttributeValue, Item
 
@@ -48,6 +52,8 @@ def segment_sort_key(phase: Phase, segment: int) -> str:
 class SegmentCheckpoint:
     done: bool
     last_evaluated_key: Item | None
+    # The resume point as stored: what the next save_page must find to move it.
+    token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,21 +145,61 @@ class StateStore:
         return SegmentCheckpoint(
             done=attributes.get("done", {}).get("BOOL", False),
             last_evaluated_key=None if stored_key is None else loads_item(stored_key),
+            token=stored_key,
         )
 
     def save_page(
-        self, run_id: str, phase: Phase, segment: int, counts: SegmentCounts, last_evaluated_key: Item | None
-    ) -> None:
-        """Checkpoint a completed page: add its counts and move the resume point (or mark the segment done)."""
-        set_values = {"done": {"BOOL": last_evaluated_key is None}, **self._touch()}
-        if last_evaluated_key is not None:
-            set_values["last_evaluated_key"] = {"S": dumps_item(last_evaluated_key)}
-        self._update(
-            self._segment_key(run_id, phase, segment),
-            set_values=set_values,
-            add_values={name: {"N": _number(getattr(counts, name))} for name in PHASE_COUNT_FIELDS[phase]},
-            remove=["error"] if last_evaluated_key is not None else ["error", "last_evaluated_key"],
-        )
+        self,
+        run_id: str,
+        phase: Phase,
+        segment: int,
+        counts: SegmentCounts,
+        last_evaluated_key: Item | None,
+        *,
+        previous: str | None,
+    ) -> str | None:
+        """Checkpoint a completed page: add its counts and move the resume point (or mark the segment done).
+
+        ``previous`` is the token of the checkpoint the page started from (``SegmentCheckpoint.token``, then
+        what this method returned); the new token is returned.
+        """
+        token = None if last_evaluated_key is None else dumps_item(last_evaluated_key)
+        set_values = {"done": {"BOOL": token is None}, **self._touch()}
+        if token is not None:
+            set_values["last_evaluated_key"] = {"S": token}
+        key = self._segment_key(run_id, phase, segment)
+        if previous is None:
+            condition = "attribute_not_exists(#ck_key) AND (attribute_not_exists(#ck_done) OR #ck_done = :ck_false)"
+            condition_names = {"#ck_key": "last_evaluated_key", "#ck_done": "done"}
+            condition_values: dict[str, AttributeValue] = {":ck_false": {"BOOL": False}}
+        else:
+            condition = "#ck_key = :ck_previous"
+            condition_names = {"#ck_key": "last_evaluated_key"}
+            condition_values = {":ck_previous": {"S": previous}}
+        try:
+            self._update(
+                key,
+                set_values=set_values,
+                add_values={name: {"N": _number(getattr(counts, name))} for name in PHASE_COUNT_FIELDS[phase]},
+                remove=["error"] if token is not None else ["error", "last_evaluated_key"],
+                condition=(condition, condition_names, condition_values),
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            stored = self._client.get_item(TableName=self._table_name, Key=_typed(key), ConsistentRead=True)
+            item = stored.get("Item", {})
+            applied = (
+                item.get("done", {}).get("BOOL", False)
+                if token is None
+                else (item.get("last_evaluated_key", {}).get("S") == token)
+            )
+            if not applied:
+                raise CheckpointConflict(
+                    f"{phase} segment {segment} of run {run_id}: the checkpoint moved while this invocation "
+                    "worked on it; another invocation is running the same segment"
+                ) from error
+        return token
 
     def add_verify_samples(self, run_id: str, segment: int, entries: Sequence[str]) -> None:
         """Append differing keys to a verify segment's record until it holds about MAX_SEGMENT_SAMPLES.
@@ -255,6 +301,7 @@ class StateStore:
         add_values: Mapping[str, AttributeValue] | None = None,
         remove: list[str] | None = None,
         return_new: bool = False,
+        condition: tuple[str, Mapping[str, str], Mapping[str, AttributeValue]] | None = None,
     ) -> dict[str, Any]:
         # Every name goes through a placeholder: several of ours (segment, error, status...) could collide
         # with DynamoDB's long list of reserved words.
@@ -280,6 +327,12 @@ class StateStore:
             clauses.append("ADD " + ", ".join(additions))
         if remove:
             clauses.append("REMOVE " + ", ".join(placeholder(attribute) for attribute in remove))
+        arguments: dict[str, Any] = {}
+        if condition is not None:
+            expression, condition_names, condition_values = condition
+            names.update(condition_names)
+            values.update(condition_values)
+            arguments["ConditionExpression"] = expression
         response = self._client.update_item(
             TableName=self._table_name,
             Key=_typed(key),
@@ -287,6 +340,7 @@ class StateStore:
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=_typed(values),
             ReturnValues="ALL_NEW" if return_new else "NONE",
+            **arguments,
         )
         return dict(response.get("Attributes", {}))
 

@@ -1,7 +1,12 @@
-"""ParallelBatchWriter against a fake DynamoDB client that throttles and refuses on cue."""
+"""ParallelBatchWriter and its SendPacer against a fake DynamoDB client that throttles and refuses on cue.
+
+Time is fake too (it passes only when the writer sleeps), so backoff and pacing are exact numbers.
+"""
 
 from __future__ import annotations
 
+import itertools
+import math
 import random
 import threading
 import time
@@ -11,7 +16,14 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from migration_core.batch_writer import ParallelBatchWriter
+from migration_core.batch_writer import (
+    BATCH_WRITE_LIMIT,
+    RATE_CUT,
+    RATE_DOUBLING_SECONDS,
+    RATE_WINDOW_SECONDS,
+    ParallelBatchWriter,
+    SendPacer,
+)
 from migration_core.errors import WriteRetriesExhausted
 from migration_core.retry import RetryPolicy
 from migration_core.types import Item
@@ -42,13 +54,34 @@ def key_text(request: dict[str, Any]) -> str:
     return str(request["DeleteRequest"]["Key"]["pk"]["S"])
 
 
+class FakeTime:
+    """A clock that moves only when someone sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += seconds
+
+
 class FakeDynamoDB:
     """Just enough of BatchWriteItem: its request rules, UnprocessedItems, errors, and a stored table."""
 
-    def __init__(self, script: Script = accept_all, latency_seconds: float = 0.0) -> None:
+    def __init__(
+        self, script: Script = accept_all, latency_seconds: float = 0.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.script = script
         self.latency_seconds = latency_seconds
+        self.clock = clock
         self.calls: list[list[dict[str, Any]]] = []
+        self.call_times: list[float] = []
         self.stored: dict[str, Item] = {}
         self.deleted: list[str] = []
         self.in_flight = 0
@@ -67,6 +100,7 @@ class FakeDynamoDB:
         with self._lock:
             call = len(self.calls)
             self.calls.append(requests)
+            self.call_times.append(self.clock())
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -96,16 +130,23 @@ def items(count: int, prefix: str = "k") -> list[Item]:
 
 
 def writer(
-    fake: FakeDynamoDB, *, concurrency: int = 4, max_attempts: int = 5, sleeps: list[float] | None = None
+    fake: FakeDynamoDB,
+    *,
+    concurrency: int = 4,
+    max_attempts: int = 5,
+    clock: FakeTime | None = None,
+    adaptive_rate: bool = True,
 ) -> ParallelBatchWriter:
+    clock = clock or FakeTime()
     policy = RetryPolicy(
         max_attempts=max_attempts,
         base_seconds=0.01,
         cap_seconds=0.08,
         rng=random.Random(1234),
-        sleep=(sleeps if sleeps is not None else []).append,
+        sleep=clock.sleep,
+        adaptive_rate=adaptive_rate,
     )
-    return ParallelBatchWriter(cast("DynamoDBClient", fake), TABLE, KEY_SCHEMA, concurrency, policy)
+    return ParallelBatchWriter(cast("DynamoDBClient", fake), TABLE, KEY_SCHEMA, concurrency, policy, monotonic=clock)
 
 
 def test_writes_every_item_in_chunks_of_at_most_25() -> None:
@@ -136,15 +177,16 @@ def test_unprocessed_items_are_retried_until_written() -> None:
         return requests[: len(requests) // 2] if call < 4 else []
 
     fake = FakeDynamoDB(leave_half_unprocessed_at_first)
-    sleeps: list[float] = []
-    with writer(fake, concurrency=1, sleeps=sleeps) as batch_writer:
+    clock = FakeTime()
+    # The chunk's own backoff alone: with the adaptive rate, pacing waits would join these sleeps.
+    with writer(fake, concurrency=1, clock=clock, adaptive_rate=False) as batch_writer:
         stats = batch_writer.put_many(items(50))
 
     assert len(fake.stored) == 50
     assert stats.written == 50
     assert stats.retries == 4
     assert stats.throttled == 4
-    assert len(sleeps) == 4
+    assert len(clock.sleeps) == 4
     assert stats.consumed_wcu == 50.0
 
 
@@ -175,11 +217,13 @@ def test_backoff_grows_exponentially_below_the_cap() -> None:
     def refuse_everything(call: int, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return requests
 
-    sleeps: list[float] = []
-    refusing = writer(FakeDynamoDB(refuse_everything), concurrency=1, max_attempts=8, sleeps=sleeps)
+    clock = FakeTime()
+    # The chunk's own backoff alone, as above.
+    refusing = writer(FakeDynamoDB(refuse_everything), concurrency=1, max_attempts=8, clock=clock, adaptive_rate=False)
     with refusing as batch_writer, pytest.raises(WriteRetriesExhausted):
         batch_writer.put_many(items(1))
 
+    sleeps = clock.sleeps
     assert len(sleeps) == 7
     for attempt, slept in enumerate(sleeps):
         assert 0 <= slept <= min(0.08, 0.01 * 2**attempt)
@@ -256,3 +300,137 @@ def test_an_empty_batch_makes_no_call() -> None:
         stats = batch_writer.put_many([])
     assert fake.calls == []
     assert stats.written == 0
+
+
+# -- the shared send rate ----------------------------------------------------------------------------------------
+
+
+def test_the_writer_is_unpaced_while_the_table_takes_everything() -> None:
+    fake = FakeDynamoDB()
+    clock = FakeTime()
+    with writer(fake, clock=clock) as batch_writer:
+        batch_writer.put_many(items(200))
+        assert batch_writer.pacer is not None
+        assert batch_writer.pacer.rate is None
+    assert clock.sleeps == []
+
+
+def test_after_a_push_back_every_call_waits_its_turn_first_sends_included() -> None:
+    def push_back_once(call: int, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return requests[:5] if call == 0 else []
+
+    clock = FakeTime()
+    fake = FakeDynamoDB(push_back_once, clock=clock)
+    with writer(fake, concurrency=1, clock=clock) as batch_writer:
+        stats = batch_writer.put_many(items(100))
+        assert batch_writer.pacer is not None
+        assert batch_writer.pacer.rate is not None
+
+    assert len(fake.stored) == 100
+    assert stats.retries == 1
+    # Call 1 is the retry of chunk 0; calls 2-4 are the first sends of chunks 1-3, paced all the same.
+    gaps = [later - earlier for earlier, later in itertools.pairwise(fake.call_times)]
+    assert len(gaps) == 4
+    assert all(gap > 0 for gap in gaps)
+
+
+def pacer(cap_seconds: float = 20.0) -> tuple[SendPacer, FakeTime]:
+    clock = FakeTime()
+    return SendPacer(cap_seconds, sleep=clock.sleep, monotonic=clock), clock
+
+
+def test_a_push_back_cuts_the_rate_to_a_share_of_what_the_table_accepted() -> None:
+    send_pacer, clock = pacer()
+    first = send_pacer.acquire(25)
+    clock.now = 0.5
+    send_pacer.record(first, 25, 25, pushed_back=False)
+    clock.now = 1.0
+    second = send_pacer.acquire(25)
+    assert clock.sleeps == [], "unpaced until the first push-back"
+
+    send_pacer.record(second, 25, 5, pushed_back=True)
+
+    # 30 items accepted over the last second.
+    assert send_pacer.rate == pytest.approx(RATE_CUT * 30 / RATE_WINDOW_SECONDS)
+
+
+def test_calls_are_spaced_by_the_rate_which_grows_while_they_wait() -> None:
+    send_pacer, clock = pacer()
+    clock.now = 1.0
+    started = send_pacer.acquire(25)
+    send_pacer.record(started, 25, 0, pushed_back=True)
+    send_pacer.record(started, 25, 0, pushed_back=True)  # already cut for this call: no second cut
+    rate = send_pacer.rate
+    assert rate is not None
+
+    send_pacer.acquire(25)
+
+    (waited,) = clock.sleeps
+    # The rate doubling every RATE_DOUBLING_SECONDS has let exactly 25 items through in that wait...
+    let_through = rate * RATE_DOUBLING_SECONDS / math.log(2) * (2 ** (waited / RATE_DOUBLING_SECONDS) - 1)
+    assert let_through == pytest.approx(25)
+    # ... which is sooner than the rate of the cut alone would have allowed.
+    assert waited < 25 / rate
+
+
+def test_only_answers_to_calls_sent_after_the_latest_cut_cut_again() -> None:
+    send_pacer, clock = pacer()
+    in_flight = [send_pacer.acquire(25) for _ in range(8)]
+    clock.now = 0.01
+    send_pacer.record(in_flight[0], 25, 3, pushed_back=True)
+    rate = send_pacer.rate
+
+    for started in in_flight[1:]:
+        send_pacer.record(started, 25, 0, pushed_back=True)
+
+    assert send_pacer.rate == rate, "the other calls in flight went out at the old rate"
+    later = send_pacer.acquire(25)
+    send_pacer.record(later, 25, 0, pushed_back=True)
+    assert rate is not None
+    assert send_pacer.rate is not None
+    assert send_pacer.rate < rate
+
+
+def test_a_cut_never_raises_the_rate() -> None:
+    send_pacer, clock = pacer()
+    started = send_pacer.acquire(25)
+    clock.now = 0.1
+    send_pacer.record(started, 25, 1, pushed_back=True)
+    before = send_pacer.rate
+    # Many items accepted since (calls sent before the cut), then a push-back: the rate stays where it was.
+    for _ in range(20):
+        send_pacer.record(started, 25, 25, pushed_back=False)
+
+    send_pacer.record(send_pacer.acquire(25), 25, 0, pushed_back=True)
+
+    assert before is not None
+    assert send_pacer.rate == pytest.approx(before * 2 ** ((clock.now - 0.1) / RATE_DOUBLING_SECONDS))
+
+
+def test_a_table_that_takes_nothing_for_a_window_drops_the_rate_to_one_batch_per_backoff_cap() -> None:
+    send_pacer, clock = pacer(cap_seconds=2.0)
+    started = send_pacer.acquire(25)
+    clock.now = RATE_WINDOW_SECONDS
+    send_pacer.record(started, 25, 20, pushed_back=True)
+    assert send_pacer.rate == pytest.approx(RATE_CUT * 20 / RATE_WINDOW_SECONDS)
+    clock.now += RATE_WINDOW_SECONDS + 0.1
+
+    send_pacer.record(send_pacer.acquire(25), 25, 0, pushed_back=True)
+
+    assert send_pacer.rate == pytest.approx(BATCH_WRITE_LIMIT / 2.0)
+
+
+def test_without_push_backs_the_rate_doubles_until_pacing_is_off_again() -> None:
+    send_pacer, clock = pacer()
+    clock.now = 1.0
+    send_pacer.record(send_pacer.acquire(25), 25, 10, pushed_back=True)
+    rate = send_pacer.rate
+    assert rate is not None
+
+    clock.now += 3 * RATE_DOUBLING_SECONDS
+    assert send_pacer.rate == pytest.approx(8 * rate)
+
+    clock.now += 60
+    assert send_pacer.rate is None
+    send_pacer.acquire(25)
+    assert clock.sleeps == []

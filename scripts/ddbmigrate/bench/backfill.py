@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -49,7 +49,7 @@ class _SegmentResult:
     cpu_seconds: float
 
 
-def _service(endpoint: str, config: WorkerConfig) -> BackfillService:
+def _service(endpoint: str, config: WorkerConfig, *, adaptive_rate: bool = True) -> BackfillService:
     read_client = bench_client(endpoint, read_client_config())
     write_client = bench_client(endpoint, write_client_config(config.write_concurrency))
     # A warm container: a fresh botocore client spends tens of milliseconds on its first calls (endpoint rules,
@@ -58,9 +58,8 @@ def _service(endpoint: str, config: WorkerConfig) -> BackfillService:
         for table in (config.source_table, config.target_table, config.state_table):
             client.describe_table(TableName=table)
     read_client.scan(TableName=config.source_table, Limit=1)
-    return BackfillService(
-        config=config, client=read_client, write_client=write_client, retry_policy=config.retry_policy()
-    )
+    retry_policy = replace(config.retry_policy(), adaptive_rate=adaptive_rate)
+    return BackfillService(config=config, client=read_client, write_client=write_client, retry_policy=retry_policy)
 
 
 def _run_segment(service: BackfillService, run: dict[str, Any], segment: int) -> _SegmentResult:
@@ -85,10 +84,12 @@ def _run_segment(service: BackfillService, run: dict[str, Any], segment: int) ->
         start_key = result.to_event()["last_evaluated_key"]
 
 
-def _segment_process(connection: Connection, endpoint: str, config: dict[str, Any], segment: int) -> None:
+def _segment_process(
+    connection: Connection, endpoint: str, config: WorkerConfig, segment: int, adaptive_rate: bool
+) -> None:
     """Child process: build the service (cold start), say ready, wait for the run, copy the segment."""
     try:
-        service = _service(endpoint, WorkerConfig(**config))
+        service = _service(endpoint, config, adaptive_rate=adaptive_rate)
         connection.send(("ready", None))
         run = connection.recv()
         connection.send(("done", _run_segment(service, run, segment)))
@@ -99,9 +100,22 @@ def _segment_process(connection: Connection, endpoint: str, config: dict[str, An
 
 
 class PreparedBackfill:
-    """A backfill whose segment processes are started and warm (that takes a while), ready to :meth:`run`."""
+    """A backfill whose segment processes are started and warm (that takes a while), ready to :meth:`run`.
 
-    def __init__(self, aws: BenchAws, source: str, target: str, segments: int, write_concurrency: int) -> None:
+    ``adaptive_rate=False`` runs the batch writer without its shared send rate (each chunk backs off on its
+    own), the writer as it was before the rate existed: case b measures both side by side.
+    """
+
+    def __init__(
+        self,
+        aws: BenchAws,
+        source: str,
+        target: str,
+        segments: int,
+        write_concurrency: int,
+        *,
+        adaptive_rate: bool = True,
+    ) -> None:
         config = WorkerConfig(
             source_table=source,
             target_table=target,
@@ -119,7 +133,9 @@ class PreparedBackfill:
         for segment in range(segments):
             parent, child = context.Pipe()
             process = context.Process(
-                target=_segment_process, args=(child, aws.endpoint, asdict(config), segment), daemon=True
+                target=_segment_process,
+                args=(child, aws.endpoint, config, segment, adaptive_rate),
+                daemon=True,
             )
             process.start()
             child.close()

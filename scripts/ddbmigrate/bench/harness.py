@@ -33,6 +33,8 @@ class ModelSnapshot:
     # Model clock: when the current settings took effect, and now.
     settings_applied_at: float
     clock: float
+    # Requests per operation since the model started (all tables).
+    requests: Mapping[str, int]
 
     def table(self, name: str) -> Mapping[str, Any]:
         return self.tables.get(name, {})
@@ -75,6 +77,7 @@ class BenchAws:
             stats["tables"],
             float(stats["settings_applied_at"]),
             float(stats["clock"]),
+            stats["requests"],
         )
 
     # -- tables ---------------------------------------------------------------------------------------------

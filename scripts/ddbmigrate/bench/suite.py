@@ -47,7 +47,9 @@ FULL = SuiteConfig(
 QUICK = SuiteConfig(
     mode="quick",
     throughput=throughput.ThroughputParameters(items=1500, segments=(1, 4), shapes=("flat",), runs=1),
-    capacity=capacity.CapacityParameters(capacities=(1000,), segments=(1, 4), seconds_of_work=1.5),
+    capacity=capacity.CapacityParameters(
+        capacities=(1000,), segments=(1, 4), seconds_of_work=1.5, include_unpaced=False
+    ),
     cpu=cpu.CpuParameters(small_items=600, large_items=150, runs=1),
     replication=replication.ReplicationParameters(events=120, lag_on_emulator=False),
 )
