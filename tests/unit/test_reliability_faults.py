@@ -36,6 +36,7 @@ from migration_core.retry import RetryPolicy
 from migration_core.state import StateStore
 from migration_core.transform import Transformer
 from migration_core.types import Item
+from tests.unit.conftest import create_on_demand_table
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -77,20 +78,7 @@ def create_table(server: ModelServer, label: str) -> str:
 
 
 def create_named_table(server: ModelServer, name: str, key_schema: Mapping[str, str]) -> str:
-    names = list(key_schema)
-    client(server).create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": attribute, "KeyType": "HASH" if index == 0 else "RANGE"}
-            for index, attribute in enumerate(names)
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": attribute, "AttributeType": key_schema[attribute]}  # type: ignore[typeddict-item]
-            for attribute in names
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return name
+    return create_on_demand_table(client(server), name, **key_schema)
 
 
 def faults(model: DynamoDBModel, **settings: Any) -> None:
