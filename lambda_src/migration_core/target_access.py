@@ -65,24 +65,21 @@ class TargetAccess:
             session_name=function[:SESSION_NAME_LIMIT] if len(function) >= 2 else "ddb-migrate",
         )
 
-    def client(self, service_name: str, *, config: Config) -> Any:
+    def client(self, service_name: str, *, config: Config | None = None) -> Any:
         """A client for calls on the target: boto3's default client unless a role is to be assumed."""
         if self.role_arn is None:
             return boto3.client(service_name, config=config)  # type: ignore[call-overload]
-        return self.session().client(service_name, config=config)  # type: ignore[call-overload]
+        return self._assumed_role_session(self.role_arn).client(service_name, config=config)  # type: ignore[call-overload]
 
-    def session(self, base: boto3.Session | None = None) -> boto3.Session:
-        """The session for calls on the target table: ``base`` itself unless a role is to be assumed."""
-        base = base or boto3.Session()
-        if self.role_arn is None:
-            return base
+    def _assumed_role_session(self, role_arn: str) -> boto3.Session:
+        base = boto3.Session()
         extra_args: dict[str, Any] = {"RoleSessionName": self.session_name}
         if self.external_id is not None:
             extra_args["ExternalId"] = self.external_id
         fetcher = AssumeRoleCredentialFetcher(
             client_creator=base.client,
             source_credentials=base.get_credentials(),
-            role_arn=self.role_arn,
+            role_arn=role_arn,
             extra_args=extra_args,
         )
         assumed = botocore.session.Session()

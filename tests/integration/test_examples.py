@@ -254,7 +254,7 @@ TARGET_ACCOUNT = "222233334444"
 def _target_account_dynamodb() -> Any:
     """A client of the target account, as an administrator there (moto maps the role's credentials to it)."""
     admin = TargetAccess(role_arn=f"arn:aws:iam::{TARGET_ACCOUNT}:role/admin", session_name="integration-test")
-    return admin.session().client("dynamodb")
+    return admin.client("dynamodb")
 
 
 def cross_account(context: ExampleContext) -> None:

@@ -46,24 +46,24 @@ def accounts() -> Iterator[tuple[DynamoDBClient, DynamoDBClient]]:
     """``orders`` in this account (the source) and a table of the same name in the target's account."""
     with mock_aws():
         here = boto3.client("dynamodb", region_name=REGION)
-        there = TargetAccess(role_arn=ROLE_ARN, session_name="unit-test").session().client("dynamodb")
+        there = TargetAccess(role_arn=ROLE_ARN, session_name="unit-test").client("dynamodb")
         create_on_demand_table(here, "orders", pk="S", sk="N")
         create_on_demand_table(here, STATE_TABLE, pk="S", sk="S")
         create_on_demand_table(there, "orders", pk="S", sk="N")
         yield here, there
 
 
-def test_without_a_role_the_target_session_is_the_lambdas_own() -> None:
-    base = boto3.Session(region_name=REGION)
-    assert TargetAccess().session(base) is base
+def test_without_a_role_the_target_client_acts_in_this_account(accounts: tuple[DynamoDBClient, DynamoDBClient]) -> None:
+    identity = TargetAccess().client("sts").get_caller_identity()
+    assert identity["Account"] == "123456789012"
 
 
 def test_the_assumed_role_session_acts_in_the_target_account(accounts: tuple[DynamoDBClient, DynamoDBClient]) -> None:
-    session = TargetAccess(role_arn=ROLE_ARN, external_id="migration-2026", session_name="worker").session()
-    identity = session.client("sts").get_caller_identity()
+    access = TargetAccess(role_arn=ROLE_ARN, external_id="migration-2026", session_name="worker")
+    identity = access.client("sts").get_caller_identity()
     assert identity["Account"] == TARGET_ACCOUNT
     assert identity["Arn"] == f"arn:aws:sts::{TARGET_ACCOUNT}:assumed-role/ddb-migrate-target/worker"
-    described = session.client("dynamodb").describe_table(TableName=TARGET_ARN)["Table"]
+    described = access.client("dynamodb").describe_table(TableName=TARGET_ARN)["Table"]
     assert described["TableArn"] == TARGET_ARN
 
 
