@@ -10,11 +10,8 @@ import json
 import os
 import signal
 import socketserver
-import subprocess
 import sys
-import tempfile
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,13 +22,13 @@ from typing import TYPE_CHECKING, Any, Self
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from ddbmigrate.child_server import child_server
+
 from .model import CONTROL_PREFIX, DynamoDBModel
 from .settings import ModelSettings
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
-
-START_TIMEOUT_SECONDS = 60.0
 
 
 def moto_app() -> WSGIApplication:
@@ -245,29 +242,11 @@ def model_server_process(
     A process of its own keeps moto's and the model's CPU time off the interpreter lock of the client
     being measured, as a real DynamoDB would.
     """
-    work = Path(tempfile.mkdtemp(prefix="ddb-model-"))
-    ready_file = work / "ready.json"
-    log_path = log_path or work / "model.log"
-    command = [sys.executable, "-m", "ddbmigrate.faults", "--port", "0", "--ready-file", str(ready_file)]
-    command += ["--parent-pid", str(os.getpid())]
+    arguments = ["--parent-pid", str(os.getpid())]
     if settings is not None:
-        command += ["--settings", json.dumps(settings.to_json())]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - our own module
-        try:
-            deadline = time.monotonic() + START_TIMEOUT_SECONDS
-            while not ready_file.exists():
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the DynamoDB model did not start; its log is {log_path}")
-                time.sleep(0.05)
-            yield ModelControl(json.loads(ready_file.read_text())["endpoint"])
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        arguments += ["--settings", json.dumps(settings.to_json())]
+    with child_server("ddbmigrate.faults", arguments, what="DynamoDB model", log_path=log_path) as endpoint:
+        yield ModelControl(endpoint)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
