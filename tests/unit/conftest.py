@@ -21,6 +21,8 @@ from migration_core.types import Item
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from ddbmigrate.emulator import Emulator
+
 REGION = "us-east-1"
 
 
@@ -38,6 +40,15 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 def dynamodb() -> Iterator[DynamoDBClient]:
     with mock_aws():
         yield boto3.client("dynamodb", region_name=REGION)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    """The embedded emulator, in this process, for the tests of one module."""
+    from ddbmigrate.emulator import start_emulator
+
+    with start_emulator() as running:
+        yield running
 
 
 CreateTable = Callable[..., str]

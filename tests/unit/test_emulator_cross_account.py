@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from ddbmigrate.emulator import Emulator, start_emulator
+from ddbmigrate.emulator import Emulator
 from ddbmigrate.emulator.cross_account import policy_allows_account
 from tests.emulator_fixtures.support import REGION, Aws, unique
 
@@ -19,12 +18,6 @@ if TYPE_CHECKING:
 
 CALLER_ACCOUNT = "123456789012"
 TABLE_ACCOUNT = "222233334444"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with start_emulator() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -5,21 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ddbmigrate.emulator import Emulator, start_emulator
+from ddbmigrate.emulator import Emulator
 from tests.emulator_fixtures.support import Aws, unique, wait_until, zip_sources
 
 BASIC = ("basic_function.py",)
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with start_emulator() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ddbmigrate.emulator import Emulator, start_emulator
+from ddbmigrate.emulator import Emulator
 from ddbmigrate.emulator.pollers import _batch_item_failures
 from tests.emulator_fixtures.support import Aws, unique, wait_until
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with start_emulator() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from ddbmigrate.emulator import Emulator, start_emulator
+from ddbmigrate.emulator import Emulator
 from tests.emulator_fixtures.support import Aws, unique
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with start_emulator() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
