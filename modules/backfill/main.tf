@@ -8,11 +8,11 @@ data "aws_dynamodb_table" "source" {
   name = var.source_table_name
 }
 
-# A target in another account is not readable with this account's credentials; its ARN is built instead.
-data "aws_dynamodb_table" "target" {
-  count = local.cross_account ? 0 : 1
+module "target_table" {
+  source = "../target_table"
 
-  name = var.target_table_name
+  name    = var.target_table_name
+  account = var.target_account
 }
 
 locals {
@@ -20,15 +20,7 @@ locals {
   region     = data.aws_region.current.name
   account_id = data.aws_caller_identity.current.account_id
 
-  cross_account   = var.target_account != null
-  target_role_arn = try(var.target_account.role_arn, null)
-  in_place        = !local.cross_account && var.source_table_name == var.target_table_name
-  target_table_arn = (local.cross_account
-    ? "arn:${local.partition}:dynamodb:${local.region}:${var.target_account.account_id}:table/${var.target_table_name}"
-    : data.aws_dynamodb_table.target[0].arn
-  )
-  # What the worker passes as TableName: DynamoDB reaches a table of another account only by its ARN.
-  target_table_ref = local.cross_account ? local.target_table_arn : var.target_table_name
+  in_place = !module.target_table.in_other_account && var.source_table_name == var.target_table_name
 
   state_table_name   = "${var.name}-state"
   worker_name        = "${var.name}-backfill-worker"
@@ -45,12 +37,6 @@ locals {
   ]
 
   source_table_kms_key = try(one([for sse in data.aws_dynamodb_table.source.server_side_encryption : sse.kms_key_arn if sse.enabled]), null)
-  # Through an assumed role the role's own policy covers the target's key; through the table's resource-based
-  # policy the worker's role needs it.
-  target_table_kms_key = (local.cross_account
-    ? (local.target_role_arn == null ? try(var.target_account.kms_key_arn, null) : null)
-    : try(one([for sse in data.aws_dynamodb_table.target[0].server_side_encryption : sse.kms_key_arn if sse.enabled]), null)
-  )
 }
 
 resource "aws_dynamodb_table" "state" {

@@ -100,12 +100,7 @@ output "target_table_name" {
 
 output "target_table_arn" {
   description = "ARN of the target table."
-  value       = local.target_table_arn
-}
-
-output "target_table_ref" {
-  description = "How the worker names the target table in its calls: its name, or its ARN when it lives in another account."
-  value       = local.target_table_ref
+  value       = module.target_table.arn
 }
 
 output "target_table_actions" {

@@ -142,7 +142,7 @@ resource "aws_sfn_state_machine" "this" {
 
   lifecycle {
     precondition {
-      condition     = !(var.prewarm.enabled && local.cross_account)
+      condition     = !(var.prewarm.enabled && module.target_table.in_other_account)
       error_message = "prewarm.enabled needs the target table in this account: pre-warm changes the tables' capacity and Application Auto Scaling settings, which it cannot do in another account. Raise the target's capacity in its own account before the run, and disable prewarm."
     }
 

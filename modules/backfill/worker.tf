@@ -2,7 +2,6 @@ locals {
   worker_environment = merge(
     {
       SOURCE_TABLE                 = var.source_table_name
-      TARGET_TABLE                 = local.target_table_ref
       STATE_TABLE                  = aws_dynamodb_table.state.name
       DEFAULT_TOTAL_SEGMENTS       = tostring(var.total_segments)
       WRITE_CONCURRENCY            = tostring(var.worker.write_concurrency)
@@ -17,8 +16,7 @@ locals {
     },
     var.worker.scan_page_limit == null ? {} : { SCAN_PAGE_LIMIT = tostring(var.worker.scan_page_limit) },
     var.custom_transform_file == null ? {} : { TRANSFORM_MODULE = "custom_transform" },
-    local.target_role_arn == null ? {} : { TARGET_ROLE_ARN = local.target_role_arn },
-    try(var.target_account.external_id, null) == null ? {} : { TARGET_ROLE_EXTERNAL_ID = var.target_account.external_id },
+    module.target_table.lambda_environment,
     # Without PREWARM_ALLOWED the plan refuses a run that asks for pre-warm: the state machine has no capacity
     # states and the worker lacks the permissions.
     var.prewarm.enabled ? {
@@ -31,7 +29,7 @@ locals {
   )
 
   # Pre-warm and its reset (migration_core.capacity), attached only with prewarm.enabled.
-  capacity_table_arns = distinct([data.aws_dynamodb_table.source.arn, local.target_table_arn])
+  capacity_table_arns = distinct([data.aws_dynamodb_table.source.arn, module.target_table.arn])
   worker_capacity_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -96,19 +94,15 @@ locals {
         Action   = ["dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:Scan"]
         Resource = data.aws_dynamodb_table.source.arn
       },
-      local.target_role_arn == null ? {
-        # In another account the table's resource-based policy must allow these too (output cross_account).
+      # With a role, the role in the target's account holds the table permissions (output
+      # cross_account.role_policy_json); in another account without one, the table's resource-based policy
+      # must allow these too (output cross_account.table_resource_policy_json).
+      module.target_table.role_arn == null ? {
         Sid      = "WriteTargetTable"
         Effect   = "Allow"
         Action   = local.target_actions
-        Resource = local.target_table_arn
-        } : {
-        # The role in the target's account holds the table permissions (output cross_account.role_policy_json).
-        Sid      = "AssumeTargetAccountRole"
-        Effect   = "Allow"
-        Action   = ["sts:AssumeRole"]
-        Resource = local.target_role_arn
-      },
+        Resource = module.target_table.arn
+      } : module.target_table.assume_role_statement,
       {
         Sid      = "TrackRunState"
         Effect   = "Allow"
@@ -121,7 +115,7 @@ locals {
   # Tables encrypted with a customer managed key are only readable and writable by principals allowed to
   # use that key through DynamoDB; the kms:ViaService condition keeps the grant to that use.
   read_kms_keys  = compact([local.source_table_kms_key])
-  write_kms_keys = distinct(compact([local.target_table_kms_key, var.lambda_settings.kms_key_arn]))
+  write_kms_keys = distinct(compact([module.target_table.kms_key_arn, var.lambda_settings.kms_key_arn]))
   worker_kms_policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat(

@@ -2,7 +2,6 @@ locals {
   consumer_environment = merge(
     {
       SOURCE_TABLE                 = var.source_table_name
-      TARGET_TABLE                 = local.target_table_ref
       MAX_WRITE_ATTEMPTS           = tostring(var.consumer.max_attempts)
       BACKOFF_BASE_MS              = tostring(var.consumer.backoff_base_ms)
       BACKOFF_CAP_MS               = tostring(var.consumer.backoff_cap_ms)
@@ -12,7 +11,7 @@ locals {
     },
     var.cutoff_timestamp == null ? {} : { CUTOFF_TIMESTAMP = var.cutoff_timestamp },
     local.transform_environment,
-    local.target_role_environment,
+    module.target_table.lambda_environment,
   )
 
   consumer_target_actions = ["dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:DeleteItem"]
@@ -32,12 +31,12 @@ locals {
       dynamodb = jsonencode({
         Version = "2012-10-17"
         Statement = [
-          local.target_role_arn == null ? {
+          module.target_table.role_arn == null ? {
             Sid      = "ApplyToTargetTable"
             Effect   = "Allow"
             Action   = local.consumer_target_actions
-            Resource = local.target_table_arn
-          } : local.assume_target_role_statement,
+            Resource = module.target_table.arn
+          } : module.target_table.assume_role_statement,
           {
             # Consistent reads of the current item for messages sent without their images (oversize records,
             # DLQ redrives).
@@ -72,11 +71,11 @@ locals {
       Resource  = local.source_table_kms_key
       Condition = local.dynamodb_via_service
     }],
-    local.target_table_kms_key == null ? [] : [{
+    module.target_table.kms_key_arn == null ? [] : [{
       Sid       = "EncryptTargetTable"
       Effect    = "Allow"
       Action    = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
-      Resource  = local.target_table_kms_key
+      Resource  = module.target_table.kms_key_arn
       Condition = local.dynamodb_via_service
     }],
   )

@@ -9,7 +9,6 @@ locals {
       MAX_MESSAGE_BYTES = tostring(var.max_message_bytes)
       # Only for records too large even without NewImage: the forwarder then derives the old target keys itself,
       # which needs the target's key schema (DescribeTable) and the transform.
-      TARGET_TABLE                 = local.target_table_ref
       MAX_WRITE_ATTEMPTS           = tostring(var.forwarder.max_attempts)
       BACKOFF_BASE_MS              = tostring(var.forwarder.backoff_base_ms)
       BACKOFF_CAP_MS               = tostring(var.forwarder.backoff_cap_ms)
@@ -18,7 +17,7 @@ locals {
       POWERTOOLS_METRICS_NAMESPACE = "ddb-migrate"
     },
     local.transform_environment,
-    local.target_role_environment,
+    module.target_table.lambda_environment,
   )
 
   forwarder_policies = merge(
@@ -61,12 +60,12 @@ locals {
       })
       dynamodb = jsonencode({
         Version = "2012-10-17"
-        Statement = [local.target_role_arn == null ? {
+        Statement = [module.target_table.role_arn == null ? {
           Sid      = "ReadTargetKeySchema"
           Effect   = "Allow"
           Action   = local.forwarder_target_actions
-          Resource = local.target_table_arn
-        } : local.assume_target_role_statement]
+          Resource = module.target_table.arn
+        } : module.target_table.assume_role_statement]
       })
     },
     length(local.forwarder_kms_statements) == 0 ? {} : {

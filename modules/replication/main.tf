@@ -23,14 +23,12 @@ data "aws_dynamodb_table" "source" {
   }
 }
 
-# A target in another account is not readable with this account's credentials; its ARN is built instead.
-data "aws_dynamodb_table" "target" {
-  count = local.cross_account ? 0 : 1
+module "target_table" {
+  source = "../target_table"
 
-  name = var.target_table_name
+  name    = var.target_table_name
+  account = var.target_account
 }
-
-data "aws_partition" "current" {}
 
 locals {
   region = data.aws_region.current.name
@@ -42,35 +40,11 @@ locals {
   stream_failures_name = "${var.name}-stream-failures"
 
   source_table_arn = data.aws_dynamodb_table.source.arn
-  cross_account    = var.target_account != null
-  target_role_arn  = try(var.target_account.role_arn, null)
-  target_table_arn = (local.cross_account
-    ? "arn:${data.aws_partition.current.partition}:dynamodb:${local.region}:${var.target_account.account_id}:table/${var.target_table_name}"
-    : data.aws_dynamodb_table.target[0].arn
-  )
-  # What the Lambdas pass as TableName: DynamoDB reaches a table of another account only by its ARN.
-  target_table_ref = local.cross_account ? local.target_table_arn : var.target_table_name
-  # A target in another account is reached through the assumed role (whose own policy names the table), or
-  # by its ARN, which the table's resource-based policy must allow as well (root output cross_account).
-  target_role_environment = merge(
-    local.target_role_arn == null ? {} : { TARGET_ROLE_ARN = local.target_role_arn },
-    try(var.target_account.external_id, null) == null ? {} : { TARGET_ROLE_EXTERNAL_ID = var.target_account.external_id },
-  )
-  assume_target_role_statement = {
-    Sid      = "AssumeTargetAccountRole"
-    Effect   = "Allow"
-    Action   = ["sts:AssumeRole"]
-    Resource = local.target_role_arn
-  }
-  stream_arn = data.aws_dynamodb_table.source.stream_arn
+  stream_arn       = data.aws_dynamodb_table.source.stream_arn
 
   # Customer managed keys of the tables (null for AWS owned/managed encryption): reading the stream or an item
   # of a table encrypted with one needs kms:Decrypt on it; writing needs the data key actions too.
   source_table_kms_key = try(one([for sse in data.aws_dynamodb_table.source.server_side_encryption : sse.kms_key_arn if sse.enabled]), null)
-  target_table_kms_key = (local.cross_account
-    ? (local.target_role_arn == null ? try(var.target_account.kms_key_arn, null) : null)
-    : try(one([for sse in data.aws_dynamodb_table.target[0].server_side_encryption : sse.kms_key_arn if sse.enabled]), null)
-  )
 
   # Lambda asks for a visibility timeout of at least six times the function timeout on an SQS source, so that
   # a message is not handed out again while the first invocation (and Lambda's own retries of a throttled

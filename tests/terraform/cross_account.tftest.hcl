@@ -214,12 +214,12 @@ run "no_target_account_means_no_cross_account_output" {
   }
 
   override_data {
-    target = module.backfill.data.aws_dynamodb_table.target
+    target = module.backfill.module.target_table.data.aws_dynamodb_table.this
     values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2", server_side_encryption = [] }
   }
 
   override_data {
-    target = module.replication[0].data.aws_dynamodb_table.target
+    target = module.replication[0].module.target_table.data.aws_dynamodb_table.this
     values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2", server_side_encryption = [] }
   }
 

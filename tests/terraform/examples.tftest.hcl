@@ -32,7 +32,7 @@ run "backfill_only_copies_with_the_stamping_transform_and_no_replication" {
   }
 
   override_data {
-    target = module.ddb_migrate.module.backfill.data.aws_dynamodb_table.target
+    target = module.ddb_migrate.module.backfill.module.target_table.data.aws_dynamodb_table.this
     values = {
       arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
       server_side_encryption = []
@@ -100,7 +100,7 @@ run "live_migration_replicates_paused_from_the_cutoff" {
   }
 
   override_data {
-    target = module.ddb_migrate.module.backfill.data.aws_dynamodb_table.target
+    target = module.ddb_migrate.module.backfill.module.target_table.data.aws_dynamodb_table.this
     values = {
       arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
       server_side_encryption = []
@@ -119,7 +119,7 @@ run "live_migration_replicates_paused_from_the_cutoff" {
   }
 
   override_data {
-    target = module.ddb_migrate.module.replication[0].data.aws_dynamodb_table.target
+    target = module.ddb_migrate.module.replication[0].module.target_table.data.aws_dynamodb_table.this
     values = {
       arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
       server_side_encryption = []
@@ -239,7 +239,7 @@ run "multiple_tables_deploys_one_named_instance_per_pair" {
   }
 
   override_data {
-    target = module.ddb_migrate["orders"].module.backfill.data.aws_dynamodb_table.target
+    target = module.ddb_migrate["orders"].module.backfill.module.target_table.data.aws_dynamodb_table.this
     values = {
       arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
       server_side_encryption = []
@@ -255,7 +255,7 @@ run "multiple_tables_deploys_one_named_instance_per_pair" {
   }
 
   override_data {
-    target = module.ddb_migrate["users"].module.backfill.data.aws_dynamodb_table.target
+    target = module.ddb_migrate["users"].module.backfill.module.target_table.data.aws_dynamodb_table.this
     values = {
       arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/users-v2"
       server_side_encryption = []
@@ -367,7 +367,7 @@ run "localstack_plans_the_backfill_only_module_call" {
   }
 
   override_data {
-    target = module.ddb_migrate.module.backfill.data.aws_dynamodb_table.target
+    target = module.ddb_migrate.module.backfill.module.target_table.data.aws_dynamodb_table.this
     values = {
       arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
       server_side_encryption = []

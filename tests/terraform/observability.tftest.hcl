@@ -16,7 +16,7 @@ override_data {
 }
 
 override_data {
-  target = module.backfill.data.aws_dynamodb_table.target
+  target = module.backfill.module.target_table.data.aws_dynamodb_table.this
   values = {
     arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
     server_side_encryption = []
@@ -35,7 +35,7 @@ override_data {
 }
 
 override_data {
-  target = module.replication[0].data.aws_dynamodb_table.target
+  target = module.replication[0].module.target_table.data.aws_dynamodb_table.this
   values = {
     arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
     server_side_encryption = []
@@ -156,7 +156,7 @@ run "state_machine_log_group_retention_key_and_tracing" {
   }
 
   override_data {
-    target = data.aws_dynamodb_table.target
+    target = module.target_table.data.aws_dynamodb_table.this
     values = {
       arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
       server_side_encryption = []

@@ -21,7 +21,7 @@ override_data {
 }
 
 override_data {
-  target = data.aws_dynamodb_table.target
+  target = module.target_table.data.aws_dynamodb_table.this
   values = {
     arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
     server_side_encryption = []
