@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import boto3
@@ -69,9 +70,12 @@ class TargetAccess:
         """A client for calls on the target: boto3's default client unless a role is to be assumed."""
         if self.role_arn is None:
             return boto3.client(service_name, config=config)  # type: ignore[call-overload]
-        return self._assumed_role_session(self.role_arn).client(service_name, config=config)  # type: ignore[call-overload]
+        return self._assumed_role_session.client(service_name, config=config)  # type: ignore[call-overload]
 
-    def _assumed_role_session(self, role_arn: str) -> boto3.Session:
+    @cached_property
+    def _assumed_role_session(self) -> boto3.Session:
+        # One session for every client of the target, so they share one set of assumed-role credentials.
+        assert self.role_arn is not None  # noqa: S101 - client() only comes here with a role
         base = boto3.Session()
         extra_args: dict[str, Any] = {"RoleSessionName": self.session_name}
         if self.external_id is not None:
@@ -79,7 +83,7 @@ class TargetAccess:
         fetcher = AssumeRoleCredentialFetcher(
             client_creator=base.client,
             source_credentials=base.get_credentials(),
-            role_arn=role_arn,
+            role_arn=self.role_arn,
             extra_args=extra_args,
         )
         assumed = botocore.session.Session()
