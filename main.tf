@@ -3,7 +3,7 @@ data "aws_region" "current" {}
 
 locals {
   # Powertools for AWS Lambda (Python) v3 public layer. Version 27 is the latest the Powertools docs list
-  # (docs/includes/_layer_homepage_*.md); bump it together with aws-lambda-powertools in pyproject.toml.
+  # (docs/includes/_layer_homepage_*.md); which Powertools release it carries is AWS's choice.
   powertools_layer_version = 27
   powertools_layer_default = format(
     "arn:%s:lambda:%s:017000801446:layer:AWSLambdaPowertoolsPythonV3-%s-%s:%d",
@@ -13,8 +13,13 @@ locals {
     var.architecture,
     local.powertools_layer_version,
   )
-  powertools_layer_arn = var.powertools_layer_arn == null ? local.powertools_layer_default : var.powertools_layer_arn
+  powertools_layer_arn = var.powertools.source == "layer" ? coalesce(var.powertools.layer_arn, local.powertools_layer_default) : null
   lambda_layers        = compact([local.powertools_layer_arn])
+  # The release the tests run (requirements/dev.lock pins the same versions; tests/unit/test_packaging.py checks).
+  powertools_wheels = var.powertools.source == "bundle" ? [
+    "${path.module}/modules/lambda_function/vendor/aws_lambda_powertools-3.37.0-py3-none-any.whl",
+    "${path.module}/modules/lambda_function/vendor/typing_extensions-4.16.0-py3-none-any.whl",
+  ] : []
 
   # The declarative steps as the Lambdas read them (TRANSFORM_STEPS): only the fields of each op, and the
   # set value as a JSON object rather than a string. Shared by every part that transforms items.
@@ -32,6 +37,7 @@ locals {
   # Every module that owns Lambdas takes these as its lambda_settings object; only the root variables validate them.
   lambda_settings = {
     layers             = local.lambda_layers
+    bundled_wheels     = local.powertools_wheels
     lambda_runtime     = var.lambda_runtime
     architecture       = var.architecture
     python_executable  = var.python_executable

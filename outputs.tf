@@ -74,8 +74,8 @@ output "in_place" {
 }
 
 output "powertools_layer_arn" {
-  description = "Powertools layer version ARN attached to the Lambdas, or null when none is attached."
-  value       = local.powertools_layer_arn == "" ? null : local.powertools_layer_arn
+  description = "Powertools layer version ARN attached to the Lambdas, or null when Powertools is bundled into the zips (powertools.source = \"bundle\")."
+  value       = local.powertools_layer_arn
 }
 
 output "transform_steps_json" {

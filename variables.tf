@@ -79,13 +79,14 @@ variable "total_segments" {
 }
 
 variable "max_concurrency" {
-  description = "How many segments run at once (Distributed Map MaxConcurrency). 0 lets Step Functions run as many as it can, up to 10,000."
+  description = "How many segments run at once (Distributed Map MaxConcurrency), 1-10,000. Each running segment holds one worker execution for up to worker.timeout, out of the account's Lambda concurrency (1,000 per region by default, shared with every other function); further segments wait for a free slot instead of being throttled."
   type        = number
-  default     = 0
+  default     = 50
+  nullable    = false
 
   validation {
-    condition     = var.max_concurrency >= 0 && var.max_concurrency <= 10000 && floor(var.max_concurrency) == var.max_concurrency
-    error_message = "max_concurrency must be a whole number from 0 (no limit) to 10,000 (the Distributed Map maximum)."
+    condition     = var.max_concurrency >= 1 && var.max_concurrency <= 10000 && floor(var.max_concurrency) == var.max_concurrency
+    error_message = "max_concurrency must be a whole number from 1 to 10,000 (the Distributed Map maximum)."
   }
 }
 
@@ -109,7 +110,13 @@ variable "worker" {
     backoff_base_ms and backoff_cap_ms (full-jitter exponential backoff between attempts),
     time_safety_margin_seconds (the worker stops at a page boundary this long before its timeout),
     scan_page_limit (items per Scan page, 1-10000; null = DynamoDB's 1 MB pages; smaller pages checkpoint
-    more often).
+    more often),
+    reserved_concurrency (null = unreserved; else the worker's reserved concurrency, at least max_concurrency:
+    it guarantees the run that many executions and caps it there, so the application's functions keep the
+    rest of the account's concurrency),
+    invocations_per_child (1-2000, default 1000: worker invocations one Distributed Map child makes before it
+    hands the rest of its segment to the next pass, which keeps each child under Step Functions' 25,000
+    history events per execution).
   EOT
   type = object({
     memory_size                = optional(number, 1024)
@@ -120,6 +127,8 @@ variable "worker" {
     backoff_cap_ms             = optional(number, 20000)
     time_safety_margin_seconds = optional(number, 60)
     scan_page_limit            = optional(number)
+    reserved_concurrency       = optional(number)
+    invocations_per_child      = optional(number, 1000)
   })
   default  = {}
   nullable = false
@@ -162,6 +171,24 @@ variable "worker" {
   validation {
     condition     = var.worker.scan_page_limit == null || try(var.worker.scan_page_limit >= 1 && var.worker.scan_page_limit <= 10000 && floor(var.worker.scan_page_limit) == var.worker.scan_page_limit, false)
     error_message = "worker.scan_page_limit must be null (1 MB pages) or a whole number of items from 1 to 10,000."
+  }
+
+  validation {
+    condition     = var.worker.reserved_concurrency == null || try(var.worker.reserved_concurrency >= 1 && floor(var.worker.reserved_concurrency) == var.worker.reserved_concurrency, false)
+    error_message = "worker.reserved_concurrency must be null (unreserved) or a whole number of at least 1."
+  }
+
+  validation {
+    # Plan, pre-warm and summary invocations run only while no Map does, so the Maps' children have the whole
+    # reservation; children beyond it would only wait in the throttling retrier.
+    condition     = var.worker.reserved_concurrency == null || try(var.max_concurrency <= var.worker.reserved_concurrency, false)
+    error_message = "max_concurrency exceeds worker.reserved_concurrency: the segments beyond the reservation would only be throttled. Lower max_concurrency or raise worker.reserved_concurrency."
+  }
+
+  validation {
+    # 2,000 invocations take 18,000 history events, which leaves room for 2,300 retries under the 25,000 cap.
+    condition     = var.worker.invocations_per_child >= 1 && var.worker.invocations_per_child <= 2000 && floor(var.worker.invocations_per_child) == var.worker.invocations_per_child
+    error_message = "worker.invocations_per_child must be a whole number from 1 to 2,000 (Step Functions caps an execution at 25,000 history events)."
   }
 }
 
@@ -268,14 +295,32 @@ variable "allow_target_cleanup" {
   default     = false
 }
 
-variable "powertools_layer_arn" {
-  description = "Powertools for AWS Lambda (Python) v3 layer version ARN for the Lambdas. null picks the public layer of the region, runtime and architecture in the commercial partition (version 27; other partitions publish it from other accounts, pass it explicitly there); \"\" attaches no layer (for emulators, or when Powertools comes another way)."
-  type        = string
-  default     = null
+variable "powertools" {
+  description = <<-EOT
+    How the Lambdas get Powertools for AWS Lambda (Python) v3:
+      source = "bundle" (default): the release the module is tested with (aws-lambda-powertools 3.37.0 and
+               its dependency typing-extensions 4.16.0, pinned wheels in modules/lambda_function/vendor) is
+               packed into each zip, about 1 MB. Works in every partition, offline, and on LocalStack, whose
+               Community edition cannot fetch AWS's public layers.
+      source = "layer": attach a layer instead: layer_arn, or null for AWS's public Powertools layer of the
+               region, runtime and architecture (version 27, commercial partition only). The Powertools
+               release in a layer is AWS's; the module is tested with the bundled one.
+  EOT
+  type = object({
+    source    = optional(string, "bundle")
+    layer_arn = optional(string)
+  })
+  default  = {}
+  nullable = false
 
   validation {
-    condition     = var.powertools_layer_arn == null || var.powertools_layer_arn == "" || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", var.powertools_layer_arn))
-    error_message = "powertools_layer_arn must be null, \"\" or a Lambda layer version ARN (arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>)."
+    condition     = contains(["bundle", "layer"], var.powertools.source)
+    error_message = "powertools.source must be bundle or layer."
+  }
+
+  validation {
+    condition     = var.powertools.layer_arn == null || (var.powertools.source == "layer" && can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", coalesce(var.powertools.layer_arn, "-"))))
+    error_message = "powertools.layer_arn must be a Lambda layer version ARN (arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>), and only with source = \"layer\"."
   }
 }
 

@@ -49,8 +49,6 @@ module "ddb_migrate" {
     consumer_enabled = false
   }
 
-  powertools_layer_arn = var.powertools_layer_arn
-
   tags = {
     Project = "ddb-migrate"
     Example = "cross-account"

@@ -54,8 +54,3 @@ variable "cutoff_timestamp" {
   default     = null
 }
 
-variable "powertools_layer_arn" {
-  description = "Powertools layer ARN; null for the public layer of the region, \"\" for none."
-  type        = string
-  default     = null
-}

@@ -25,8 +25,6 @@ module "ddb_migrate" {
     cutoff_timestamp = var.cutoff_timestamp
   }
 
-  powertools_layer_arn = var.powertools_layer_arn
-
   tags = {
     Project = "ddb-migrate"
     Example = "live-migration"

@@ -42,8 +42,3 @@ variable "total_segments" {
   default     = 16
 }
 
-variable "powertools_layer_arn" {
-  description = "Powertools layer ARN; null for the public layer of the region, \"\" for none (emulators)."
-  type        = string
-  default     = null
-}

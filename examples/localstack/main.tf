@@ -41,8 +41,6 @@ module "ddb_migrate" {
     ]
   }
 
-  powertools_layer_arn = var.powertools_layer_arn
-
   tags = {
     Project = "ddb-migrate"
     Example = "localstack"

@@ -33,13 +33,8 @@ variable "total_segments" {
 }
 
 variable "max_concurrency" {
-  description = "How many segments run at once; 0 means no limit."
+  description = "How many segments run at once (1-10,000); each holds one worker execution of the account's Lambda concurrency."
   type        = number
-  default     = 0
+  default     = 50
 }
 
-variable "powertools_layer_arn" {
-  description = "Powertools layer ARN; null for the public layer of the region, \"\" for none (emulators)."
-  type        = string
-  default     = null
-}

@@ -29,8 +29,3 @@ variable "migrations" {
   }
 }
 
-variable "powertools_layer_arn" {
-  description = "Powertools layer ARN; null for the public layer of the region, \"\" for none (emulators)."
-  type        = string
-  default     = null
-}

@@ -42,6 +42,7 @@ CAPACITY = CapacityActions(
     (CONFIG.source_table, CONFIG.target_table),
 )
 CAPACITY_ACTIONS = ("capacity_capture", "capacity_raise", "capacity_status", "capacity_reset")
+PASS_ACTIONS = ("hand_off", "handed_off")
 
 
 @metrics.log_metrics
@@ -69,6 +70,8 @@ def _dispatch(action: Any, event: dict[str, Any], context: LambdaContext) -> dic
         response = result.to_event()
         logger.info("Segment invocation finished", extra={"result": response})
         return response
+    if action in PASS_ACTIONS:
+        return _pass_action(action, event)
     if action == "summarize":
         summary = SERVICE.summarize(RunSpec.from_event(event.get("run")), event.get("capacity"))
         logger.info("Run summarized", extra={"summary": summary})
@@ -78,9 +81,20 @@ def _dispatch(action: Any, event: dict[str, Any], context: LambdaContext) -> dic
     if action in CAPACITY_ACTIONS:
         return _capacity(action, event)
     raise InvalidInput(
-        f"unknown action {action!r}; expected plan, segment, summarize or report_failure (with pre-warm also "
-        f"{', '.join(CAPACITY_ACTIONS)})"
+        f"unknown action {action!r}; expected plan, segment, hand_off, handed_off, summarize or report_failure "
+        f"(with pre-warm also {', '.join(CAPACITY_ACTIONS)})"
     )
+
+
+def _pass_action(action: str, event: dict[str, Any]) -> dict[str, Any]:
+    """hand_off and handed_off: a child ending before its segment does, and the next pass of its Map."""
+    if action == "hand_off":
+        request = SegmentRequest.from_event(event)
+        logger.info("Segment handed off to the next pass")
+        return SERVICE.hand_off(request)
+    handed_off = SERVICE.handed_off(RunSpec.from_event(event.get("run")), event.get("phase"))
+    logger.info("Segments for the next pass", extra={"segments": len(handed_off["segments"])})
+    return handed_off
 
 
 def _capacity(action: str, event: dict[str, Any]) -> dict[str, Any]:

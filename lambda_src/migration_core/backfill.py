@@ -14,7 +14,7 @@ from migration_core.capacity import capacity_cause_lines, capacity_report
 from migration_core.clock import Clock, utc_now
 from migration_core.config import WorkerConfig
 from migration_core.errors import IncompleteRun, InvalidInput, InvalidItemError, TransformError
-from migration_core.models import RunSpec, SegmentCounts, SegmentRequest, SegmentResult
+from migration_core.models import PHASES, RunSpec, SegmentCounts, SegmentRequest, SegmentResult
 from migration_core.plan import parse_execution_input
 from migration_core.retry import RetryPolicy
 from migration_core.segment import CleanupPages, CopyPages, PageHandler, SegmentWorker, TimeBudget, VerifyPages
@@ -132,6 +132,23 @@ class BackfillService:
                 monotonic=self._monotonic,
             )
             return worker.run(request, pages, budget)
+
+    def hand_off(self, request: SegmentRequest) -> dict[str, Any]:
+        """Record that the segment continues in the next pass of its Map: its child execution is ending."""
+        self._check_configured_tables(request.run)
+        self._state.hand_off(request.run.run_id, request.phase, request.segment)
+        return {"handed_off": True}
+
+    def handed_off(self, run: RunSpec, phase: Any) -> dict[str, Any]:
+        """The segments of ``phase`` whose children handed them off: the items of the Map's next pass."""
+        if phase not in PHASES:
+            raise InvalidInput(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
+        segments = sorted(
+            record.segment
+            for record in self._state.segment_records(run.run_id)
+            if record.phase == phase and record.handed_off and not record.done
+        )
+        return {"segments": segments}
 
     def summarize(self, run: RunSpec, capacity: Any = None) -> dict[str, Any]:
         """The run's summary; with ``capacity`` (the pre-warm state after the reset) it reports the capacity too."""

@@ -49,9 +49,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+import botocore
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.model import StructureShape
 
-from migration_core.errors import InvalidInput, MigrationError
+from migration_core.errors import ConfigurationError, InvalidInput, MigrationError
 from migration_core.models import RunSpec
 
 if TYPE_CHECKING:
@@ -472,12 +474,30 @@ class _PartResult:
     message: str = ""
 
 
+# The first botocore release whose DynamoDB model has WarmThroughput (UpdateTable, DescribeTable).
+WARM_THROUGHPUT_MIN_BOTOCORE = "1.35.60"
+
+
 class CapacityClient:
     """The thin AWS side: DescribeTable, UpdateTable, DescribeScalableTargets, RegisterScalableTarget."""
 
     def __init__(self, dynamodb: DynamoDBClient, autoscaling: ApplicationAutoScalingClient) -> None:
         self._dynamodb = dynamodb
         self._autoscaling = autoscaling
+
+    def knows_warm_throughput(self) -> bool:
+        """Whether this SDK can send UpdateTable's WarmThroughput and read it back from DescribeTable.
+
+        Asked of the client's own service model rather than of a version number: the functions run with the Lambda
+        runtime's boto3, whichever release that is, and a botocore without the parameter refuses it before
+        sending, or drops it from responses without a word.
+        """
+        model = self._dynamodb.meta.service_model
+        update = model.operation_model("UpdateTable").input_shape
+        described = model.shape_for("TableDescription")
+        return all(
+            isinstance(shape, StructureShape) and "WarmThroughput" in shape.members for shape in (update, described)
+        )
 
     def describe(self, table: str, *, with_scaling: bool = True) -> TableCapacity:
         description = self._dynamodb.describe_table(TableName=table)["Table"]
@@ -961,6 +981,13 @@ class CapacityActions:
         self._check(run)
         if run.prewarm is None:
             raise InvalidInput(f"run {run.run_id} does not pre-warm; capacity_capture has nothing to do")
+        if run.prewarm.warm_throughput_on_demand and not self.client.knows_warm_throughput():
+            raise ConfigurationError(
+                f"pre-warm with warm throughput needs UpdateTable's WarmThroughput, which this Lambda runtime's SDK "
+                f"(botocore {botocore.__version__}) does not know; it arrived in botocore "
+                f"{WARM_THROUGHPUT_MIN_BOTOCORE}. Run without it (ddb-migrate run --no-prewarm-warm-throughput, or "
+                "prewarm.warm_throughput_on_demand = false in the module), or deploy on a runtime whose SDK is newer"
+            )
         tables = list(dict.fromkeys((run.source_table, run.target_table)))
         original: list[TableCapacity] = [
             _call("DescribeTable/DescribeScalableTargets", partial(self.client.describe, table)) for table in tables

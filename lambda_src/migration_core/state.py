@@ -65,6 +65,9 @@ class SegmentRecord:
     error: str | None
     # Verify phase: JSON mismatches (see migration_core.verify.Mismatch.to_json).
     samples: tuple[str, ...] = ()
+    # The child execution that ran the segment ended before the segment did, so that it stays within Step
+    # Functions' history cap; a child of the Map's next pass continues it.
+    handed_off: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,12 +136,12 @@ class StateStore:
         )
 
     def begin_segment(self, run_id: str, phase: Phase, segment: int) -> SegmentCheckpoint:
-        """Count an invocation of the segment and return its checkpoint, clearing a previous error."""
+        """Count an invocation of the segment and return its checkpoint, clearing a previous error and hand-off."""
         attributes = self._update(
             self._segment_key(run_id, phase, segment),
             set_values={"phase": {"S": phase}, "segment": {"N": str(segment)}, **self._touch()},
             add_values={"invocations": {"N": "1"}},
-            remove=["error"],
+            remove=["error", "handed_off"],
             return_new=True,
         )
         stored_key = attributes.get("last_evaluated_key", {}).get("S")
@@ -270,6 +273,13 @@ class StateStore:
             set_values={"error": {"S": message[:MAX_ERROR_CHARS]}, **self._touch()},
         )
 
+    def hand_off(self, run_id: str, phase: Phase, segment: int) -> None:
+        """Mark an unfinished segment for the next pass of its Map (see ``SegmentRecord.handed_off``)."""
+        self._update(
+            self._segment_key(run_id, phase, segment),
+            set_values={"handed_off": {"BOOL": True}, **self._touch()},
+        )
+
     def segment_records(self, run_id: str) -> list[SegmentRecord]:
         records: list[SegmentRecord] = []
         paginator = self._client.get_paginator("query")
@@ -369,6 +379,7 @@ def _segment_record(item: Mapping[str, Any]) -> SegmentRecord:
         counts=counts,
         error=item.get("error", {}).get("S"),
         samples=tuple(entry["S"] for entry in item.get("verify_sample", {}).get("L", []) if "S" in entry),
+        handed_off=item.get("handed_off", {}).get("BOOL", False),
     )
 
 

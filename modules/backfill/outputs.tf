@@ -43,6 +43,11 @@ output "worker_function_arn" {
   value       = module.worker.function_arn
 }
 
+output "worker_reserved_concurrency" {
+  description = "The worker's reserved concurrency; -1 when it is unreserved."
+  value       = module.worker.reserved_concurrent_executions
+}
+
 output "worker_role_arn" {
   description = "ARN of the worker's IAM role."
   value       = module.worker.role_arn
@@ -66,6 +71,11 @@ output "worker_environment_variables" {
 output "worker_package_path" {
   description = "Path of the worker's content-addressed zip."
   value       = module.worker.package_path
+}
+
+output "worker_bundled_wheels" {
+  description = "The pinned wheels unpacked into the worker's zip (Powertools, when the root's powertools.source is bundle)."
+  value       = var.lambda_settings.bundled_wheels
 }
 
 output "worker_source_hash" {

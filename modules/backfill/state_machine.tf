@@ -3,22 +3,6 @@ locals {
   # 60 reset attempts: 15 and 10 minutes).
   capacity_check_interval_seconds = 10
 
-  # Step Functions expects a float here, and moto's ASL parser rejects an integer literal outright.
-  tolerated_failure_percentage = strcontains(tostring(var.tolerated_failure_percentage), ".") ? tostring(var.tolerated_failure_percentage) : "${var.tolerated_failure_percentage}.0"
-
-  state_machine_definition = templatefile("${path.module}/states/backfill.asl.json", {
-    partition                    = local.partition
-    worker_function_arn          = module.worker.function_arn
-    max_concurrency              = var.max_concurrency
-    tolerated_failure_percentage = local.tolerated_failure_percentage
-    # A hung invoke surfaces as States.Timeout (retried) a minute after the worker itself would time out.
-    segment_timeout_seconds = var.worker.timeout + 60
-    # The capacity states (pre-warm before the Maps, reset after them) exist only when pre-warm is enabled, so
-    # a backfill-only deployment keeps the plain graph.
-    prewarm_enabled                 = var.prewarm.enabled
-    capacity_check_interval_seconds = local.capacity_check_interval_seconds
-  })
-
   state_machine_policies = merge(
     {
       invoke-worker = jsonencode({

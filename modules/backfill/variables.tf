@@ -51,14 +51,9 @@ variable "total_segments" {
 }
 
 variable "max_concurrency" {
-  description = "How many segment children each Distributed Map runs at once; 0 lets Step Functions run as many as it can (up to 10,000)."
+  description = "How many segment children each Distributed Map runs at once (the root module's variable, validated there)."
   type        = number
-  default     = 0
-
-  validation {
-    condition     = var.max_concurrency >= 0 && var.max_concurrency <= 10000 && floor(var.max_concurrency) == var.max_concurrency
-    error_message = "max_concurrency must be a whole number from 0 to 10,000."
-  }
+  default     = 50
 }
 
 variable "tolerated_failure_percentage" {
@@ -83,6 +78,8 @@ variable "worker" {
     backoff_cap_ms             = optional(number, 20000)
     time_safety_margin_seconds = optional(number, 60)
     scan_page_limit            = optional(number)
+    reserved_concurrency       = optional(number)
+    invocations_per_child      = optional(number, 1000)
   })
   default  = {}
   nullable = false
@@ -125,9 +122,10 @@ variable "prewarm" {
 }
 
 variable "lambda_settings" {
-  description = "Settings every Lambda of ddb-migrate shares: the root module's variables of the same names (layers is the resolved Powertools layer list), validated there, so they are not checked again here. Besides the worker, log_retention_days and kms_key_arn also apply to the state machine's log group (kms_key_arn to the state table too), and tracing_enabled to the state machine."
+  description = "Settings every Lambda of ddb-migrate shares: the root module's variables of the same names (layers is the resolved Powertools layer list, bundled_wheels the pinned wheels packed into each zip instead), validated there, so they are not checked again here. Besides the worker, log_retention_days and kms_key_arn also apply to the state machine's log group (kms_key_arn to the state table too), and tracing_enabled to the state machine."
   type = object({
     layers             = optional(list(string), [])
+    bundled_wheels     = optional(list(string), [])
     lambda_runtime     = optional(string, "python3.12")
     architecture       = optional(string, "x86_64")
     python_executable  = optional(string, "python3")

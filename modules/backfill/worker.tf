@@ -112,30 +112,21 @@ locals {
     ]
   })
 
-  # Tables encrypted with a customer managed key are only readable and writable by principals allowed to
-  # use that key through DynamoDB; the kms:ViaService condition keeps the grant to that use.
-  read_kms_keys  = compact([local.source_table_kms_key])
-  write_kms_keys = distinct(compact([module.target_table.kms_key_arn, var.lambda_settings.kms_key_arn]))
+  # Tables encrypted with a customer managed key: DynamoDB decrypts the table key with kms:Decrypt on behalf
+  # of every caller, reader and writer alike (the table key itself was generated when the table was created),
+  # and checks the key with kms:DescribeKey. kms:ViaService keeps the grant to that use.
+  table_kms_keys = distinct(compact([local.source_table_kms_key, module.target_table.kms_key_arn, var.lambda_settings.kms_key_arn]))
   worker_kms_policy = jsonencode({
     Version = "2012-10-17"
-    Statement = concat(
-      length(local.read_kms_keys) == 0 ? [] : [{
-        Sid       = "DecryptSourceTable"
-        Effect    = "Allow"
-        Action    = ["kms:Decrypt", "kms:DescribeKey"]
-        Resource  = local.read_kms_keys
-        Condition = { StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" } }
-      }],
-      length(local.write_kms_keys) == 0 ? [] : [{
-        Sid       = "EncryptTargetAndStateTables"
-        Effect    = "Allow"
-        Action    = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
-        Resource  = local.write_kms_keys
-        Condition = { StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" } }
-      }],
-    )
+    Statement = [{
+      Sid       = "UseTableKeysThroughDynamoDB"
+      Effect    = "Allow"
+      Action    = ["kms:Decrypt", "kms:DescribeKey"]
+      Resource  = local.table_kms_keys
+      Condition = { StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" } }
+    }]
   })
-  worker_uses_kms = length(local.read_kms_keys) + length(local.write_kms_keys) > 0
+  worker_uses_kms = length(local.table_kms_keys) > 0
 }
 
 module "worker" {
@@ -149,12 +140,15 @@ module "worker" {
   package_dirs          = ["migration_core", "backfill_worker"]
   custom_transform_file = var.custom_transform_file
   python_executable     = var.lambda_settings.python_executable
+  bundled_wheels        = var.lambda_settings.bundled_wheels
 
   runtime      = var.lambda_settings.lambda_runtime
   architecture = var.lambda_settings.architecture
   memory_size  = var.worker.memory_size
   timeout      = var.worker.timeout
   layers       = var.lambda_settings.layers
+
+  reserved_concurrent_executions = coalesce(var.worker.reserved_concurrency, -1)
 
   environment_variables = local.worker_environment
 

@@ -13,6 +13,7 @@ locals {
   source_manifest = join("\n", concat(
     [for file in local.package_files : "${file} ${filesha256("${var.source_dir}/${file}")}"],
     var.custom_transform_file == null ? [] : ["custom_transform.py ${filesha256(var.custom_transform_file)}"],
+    [for wheel in var.bundled_wheels : "wheel ${basename(wheel)} ${filesha256(wheel)}"],
     # A change to the build rules changes the bytes, so it is part of the identity too.
     ["package.py ${filesha256("${path.module}/package.py")}"],
   ))
@@ -30,6 +31,7 @@ locals {
     [var.python_executable, "${path.module}/package.py", "--source-dir", var.source_dir],
     flatten([for dir in var.package_dirs : ["--package", dir]]),
     var.custom_transform_file == null ? [] : ["--custom-transform", var.custom_transform_file],
+    flatten([for wheel in var.bundled_wheels : ["--wheel", wheel]]),
   )
 }
 
@@ -116,5 +118,7 @@ resource "aws_lambda_function" "this" {
     # Created first so that Lambda does not create the group itself, without retention or key.
     aws_cloudwatch_log_group.this,
     aws_iam_role_policy.logs,
+    # With tracing on, Lambda checks on create that the role may write to X-Ray.
+    aws_iam_role_policy.xray,
   ]
 }

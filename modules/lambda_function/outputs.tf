@@ -52,3 +52,8 @@ output "environment_variables" {
   description = "Environment variables set on the function."
   value       = var.environment_variables
 }
+
+output "reserved_concurrent_executions" {
+  description = "The function's reserved concurrency; -1 when it is unreserved."
+  value       = aws_lambda_function.this.reserved_concurrent_executions
+}

@@ -4,10 +4,13 @@
 Usage::
 
     package.py --source-dir lambda_src --package migration_core --package backfill_worker \
-        [--custom-transform my_transform.py] OUTPUT.zip
+        [--custom-transform my_transform.py] [--wheel vendor/some-1.0-py3-none-any.whl ...] OUTPUT.zip
 
 Every package directory is stored under its own name at the zip root; the optional custom transform
-file is stored as ``custom_transform.py`` at the zip root (the name ``TRANSFORM_MODULE`` imports).
+file is stored as ``custom_transform.py`` at the zip root (the name ``TRANSFORM_MODULE`` imports). Each
+``--wheel`` (pure-Python wheels only: the functions' runtime and architecture are not this machine's) is
+unpacked at the zip root too, as pip would install it into site-packages, so a dependency ships pinned,
+byte for byte the release that was tested.
 
 The same inputs give the same bytes on every run and every machine with the same zlib: entries are
 sorted, every timestamp is 1980-01-01 00:00:00 (the earliest a zip can express), files are 0644 and
@@ -82,6 +85,24 @@ def collect(source_dir: Path, packages: Sequence[str], custom_transform: Path | 
     return entries
 
 
+def wheel_entries(wheel: Path) -> dict[str, bytes]:
+    """The files a pure-Python wheel installs, by archive name (a wheel's root is site-packages)."""
+    if not wheel.is_file():
+        raise PackageError(f"wheel {wheel} does not exist")
+    if not wheel.name.endswith("-none-any.whl"):
+        raise PackageError(f"wheel {wheel.name} is not pure Python (its tag must end in -none-any)")
+    entries: dict[str, bytes] = {}
+    with zipfile.ZipFile(wheel) as archive:
+        for info in archive.infolist():
+            relative = PurePosixPath(info.filename)
+            if info.is_dir() or is_excluded(relative):
+                continue
+            if relative.is_absolute() or ".." in relative.parts or ".data" in relative.parts[0]:
+                raise PackageError(f"wheel {wheel.name} holds {info.filename}, which pip would not install at the root")
+            entries[relative.as_posix()] = archive.read(info)
+    return entries
+
+
 def directories_of(names: Iterable[str]) -> set[str]:
     dirs: set[str] = set()
     for name in names:
@@ -103,7 +124,7 @@ def zip_info(name: str, mode: int) -> zipfile.ZipInfo:
     return info
 
 
-def write_zip(entries: dict[str, Path], output: Path) -> None:
+def write_zip(entries: dict[str, Path | bytes], output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
     temp = Path(temp_name)
@@ -114,7 +135,8 @@ def write_zip(entries: dict[str, Path], output: Path) -> None:
                 if name.endswith("/"):
                     archive.writestr(zip_info(name, DIR_MODE), b"")
                 else:
-                    data = entries[name].read_bytes()
+                    source = entries[name]
+                    data = source if isinstance(source, bytes) else source.read_bytes()
                     archive.writestr(zip_info(name, FILE_MODE), data, compresslevel=COMPRESS_LEVEL)
         # mkstemp creates 0600; the artifact should look like any other file.
         temp.chmod(0o644)
@@ -124,9 +146,20 @@ def write_zip(entries: dict[str, Path], output: Path) -> None:
         raise
 
 
-def build(source_dir: Path, packages: Sequence[str], custom_transform: Path | None, output: Path) -> str:
+def build(
+    source_dir: Path,
+    packages: Sequence[str],
+    custom_transform: Path | None,
+    output: Path,
+    wheels: Sequence[Path] = (),
+) -> str:
     """Build OUTPUT and return the hex SHA-256 of its bytes."""
-    entries = collect(source_dir, packages, custom_transform)
+    entries: dict[str, Path | bytes] = dict(collect(source_dir, packages, custom_transform))
+    for wheel in wheels:
+        for name, data in wheel_entries(wheel).items():
+            if name in entries:
+                raise PackageError(f"{name} of wheel {wheel.name} would overwrite a packaged file")
+            entries[name] = data
     write_zip(entries, output)
     return hashlib.sha256(output.read_bytes()).hexdigest()
 
@@ -136,11 +169,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--source-dir", type=Path, required=True, help="directory holding the packages")
     parser.add_argument("--package", action="append", required=True, help="package directory to include (repeatable)")
     parser.add_argument("--custom-transform", type=Path, help="file stored as custom_transform.py")
+    parser.add_argument(
+        "--wheel", type=Path, action="append", default=[], help="pure-Python wheel to unpack (repeatable)"
+    )
     parser.add_argument("output", type=Path, help="zip file to write")
     args = parser.parse_args(argv)
     try:
-        digest = build(args.source_dir, args.package, args.custom_transform, args.output)
-    except (PackageError, OSError) as error:
+        digest = build(args.source_dir, args.package, args.custom_transform, args.output, args.wheel)
+    except (PackageError, OSError, zipfile.BadZipFile) as error:
         print(f"package.py: {error}", file=sys.stderr)
         return 1
     print(f"built {args.output} sha256={digest}")

@@ -50,6 +50,18 @@ variable "custom_transform_file" {
   }
 }
 
+variable "bundled_wheels" {
+  description = "Pure-Python wheel files unpacked into the zip root, as pip would install them (the pinned dependencies the functions ship with)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for wheel in var.bundled_wheels : endswith(wheel, "-none-any.whl") && fileexists(wheel)])
+    error_message = "bundled_wheels must be existing pure-Python wheel files (names ending in -none-any.whl)."
+  }
+}
+
 variable "python_executable" {
   description = "Python 3 interpreter that runs the standard-library-only build script (package.py) on the machine running Terraform."
   type        = string

@@ -72,9 +72,9 @@ locals {
       Condition = local.dynamodb_via_service
     }],
     module.target_table.kms_key_arn == null ? [] : [{
-      Sid       = "EncryptTargetTable"
+      Sid       = "UseTargetTableKey"
       Effect    = "Allow"
-      Action    = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+      Action    = ["kms:Decrypt", "kms:DescribeKey"]
       Resource  = module.target_table.kms_key_arn
       Condition = local.dynamodb_via_service
     }],
@@ -92,6 +92,7 @@ module "consumer" {
   package_dirs          = ["migration_core", "replication_consumer"]
   custom_transform_file = var.custom_transform_file
   python_executable     = var.lambda_settings.python_executable
+  bundled_wheels        = var.lambda_settings.bundled_wheels
 
   runtime      = var.lambda_settings.lambda_runtime
   architecture = var.lambda_settings.architecture

@@ -107,6 +107,7 @@ module "forwarder" {
   package_dirs          = ["migration_core", "stream_forwarder"]
   custom_transform_file = var.custom_transform_file
   python_executable     = var.lambda_settings.python_executable
+  bundled_wheels        = var.lambda_settings.bundled_wheels
 
   runtime      = var.lambda_settings.lambda_runtime
   architecture = var.lambda_settings.architecture

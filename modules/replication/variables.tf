@@ -328,9 +328,10 @@ variable "consumer" {
 }
 
 variable "lambda_settings" {
-  description = "Settings every Lambda of ddb-migrate shares: the root module's variables of the same names (layers is the resolved Powertools layer list), validated there, so they are not checked again here. Besides both Lambdas, kms_key_arn also encrypts the three queues (null: SSE-SQS); the key policy must let the Lambda roles use it (the default key policy delegates to IAM) and allow CloudWatch Logs."
+  description = "Settings every Lambda of ddb-migrate shares: the root module's variables of the same names (layers is the resolved Powertools layer list, bundled_wheels the pinned wheels packed into each zip instead), validated there, so they are not checked again here. Besides both Lambdas, kms_key_arn also encrypts the three queues (null: SSE-SQS); the key policy must let the Lambda roles use it (the default key policy delegates to IAM) and allow CloudWatch Logs."
   type = object({
     layers             = optional(list(string), [])
+    bundled_wheels     = optional(list(string), [])
     lambda_runtime     = optional(string, "python3.12")
     architecture       = optional(string, "x86_64")
     python_executable  = optional(string, "python3")

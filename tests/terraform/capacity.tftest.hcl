@@ -34,7 +34,8 @@ run "disabled_by_default_keeps_the_plain_graph_and_policies" {
 
   assert {
     condition = sort(keys(jsondecode(module.backfill.state_machine_definition).States)) == sort([
-      "Plan", "CleanupChoice", "CleanupMap", "CopyMap", "Summarize", "Succeeded", "ReportFailure", "Failed",
+      "Plan", "CleanupChoice", "CleanupMap", "CleanupHandedOff", "CleanupNextPass?", "CleanupNextPass",
+      "CopyMap", "CopyHandedOff", "CopyNextPass?", "CopyNextPass", "Summarize", "Succeeded", "ReportFailure", "Failed",
     ])
     error_message = "Without prewarm.enabled the state machine must have no capacity states."
   }
@@ -68,7 +69,8 @@ run "prewarm_states_before_the_maps" {
   assert {
     condition = sort(keys(jsondecode(module.backfill.state_machine_definition).States)) == sort([
       "Plan", "PrewarmChoice", "NoPrewarm", "CaptureCapacity", "CaptureFailed", "RaiseCapacity", "CapacityReady?",
-      "WaitForCapacity", "CheckCapacity", "CleanupChoice", "CleanupMap", "CopyMap", "ResetChoice", "ResetCapacity",
+      "WaitForCapacity", "CheckCapacity", "CleanupChoice", "CleanupMap", "CleanupHandedOff", "CleanupNextPass?",
+      "CleanupNextPass", "CopyMap", "CopyHandedOff", "CopyNextPass?", "CopyNextPass", "ResetChoice", "ResetCapacity",
       "ResetPending?", "WaitBeforeReset", "AfterReset", "Summarize", "Succeeded", "ReportFailure", "Failed",
     ])
     error_message = "Unexpected states: ${join(", ", keys(jsondecode(module.backfill.state_machine_definition).States))}"
@@ -109,8 +111,9 @@ run "prewarm_states_before_the_maps" {
       jsondecode(module.backfill.state_machine_definition).States[name].ResultSelector == {
         "prewarmed.$" = "$.Payload.prewarmed", "original.$" = "$.Payload.original", "raise.$" = "$.Payload.raise", "reset.$" = "$.Payload.reset"
       } &&
-      jsondecode(module.backfill.state_machine_definition).States[name].Retry[0].ErrorEquals == [
-        "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException", "Lambda.Unknown",
+      [for retrier in jsondecode(module.backfill.state_machine_definition).States[name].Retry : retrier.ErrorEquals] == [
+        ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException", "Lambda.Unknown"],
+        ["Lambda.TooManyRequestsException"],
       ]
     )])
     error_message = "Capacity tasks invoke the worker with the run, keep their state in $.capacity only, and retry Lambda's transient errors."
@@ -163,17 +166,19 @@ run "every_failure_after_the_raise_goes_through_the_reset" {
   }
 
   assert {
-    condition = [for name in ["CleanupMap", "CopyMap"] : jsondecode(module.backfill.state_machine_definition).States[name].Catch] == [
+    condition = [for name in ["CleanupMap", "CleanupHandedOff", "CopyMap", "CopyHandedOff"] : jsondecode(module.backfill.state_machine_definition).States[name].Catch] == [
+      [{ ErrorEquals = ["States.ALL"], ResultPath = "$.failure", Next = "ResetChoice" }],
+      [{ ErrorEquals = ["States.ALL"], ResultPath = "$.failure", Next = "ResetChoice" }],
       [{ ErrorEquals = ["States.ALL"], ResultPath = "$.failure", Next = "ResetChoice" }],
       [{ ErrorEquals = ["States.ALL"], ResultPath = "$.failure", Next = "ResetChoice" }],
     ]
-    error_message = "A failing Map goes through the reset before ReportFailure."
+    error_message = "A failing Map, or a failure between its passes, goes through the reset before ReportFailure."
   }
 
   assert {
     condition = (
-      jsondecode(module.backfill.state_machine_definition).States.CleanupMap.Next == "CopyMap" &&
-      jsondecode(module.backfill.state_machine_definition).States.CopyMap.Next == "ResetChoice" &&
+      jsondecode(module.backfill.state_machine_definition).States["CleanupNextPass?"].Default == "CopyMap" &&
+      jsondecode(module.backfill.state_machine_definition).States["CopyNextPass?"].Default == "ResetChoice" &&
       jsondecode(module.backfill.state_machine_definition).States.CopyMap.ResultPath == null &&
       jsondecode(module.backfill.state_machine_definition).States.CleanupMap.ResultPath == null
     )

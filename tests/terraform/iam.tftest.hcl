@@ -189,9 +189,9 @@ run "customer_managed_key_is_granted_through_dynamodb_only" {
 
   assert {
     condition = jsondecode(module.backfill.worker_role_policies["kms"]).Statement == [{
-      Sid       = "EncryptTargetAndStateTables"
+      Sid       = "UseTableKeysThroughDynamoDB"
       Effect    = "Allow"
-      Action    = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+      Action    = ["kms:Decrypt", "kms:DescribeKey"]
       Resource  = ["arn:aws:kms:us-east-1:123456789012:key/state-key"]
       Condition = { StringEquals = { "kms:ViaService" = "dynamodb.us-east-1.amazonaws.com" } }
     }]

@@ -243,9 +243,9 @@ run "replication_uses_the_shared_lambda_settings" {
   command = plan
 
   variables {
-    replication          = { enabled = true }
-    powertools_layer_arn = ""
-    tracing_enabled      = true
+    replication     = { enabled = true }
+    powertools      = { source = "layer" }
+    tracing_enabled = true
   }
 
   assert {

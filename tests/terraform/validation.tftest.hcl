@@ -321,8 +321,20 @@ run "transform_custom_file_not_python" {
 
 run "powertools_layer_arn_not_an_arn" {
   command = plan
-  variables { powertools_layer_arn = "AWSLambdaPowertoolsPythonV3:27" }
-  expect_failures = [var.powertools_layer_arn]
+  variables { powertools = { source = "layer", layer_arn = "AWSLambdaPowertoolsPythonV3:27" } }
+  expect_failures = [var.powertools]
+}
+
+run "powertools_layer_arn_without_the_layer_source" {
+  command = plan
+  variables { powertools = { layer_arn = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27" } }
+  expect_failures = [var.powertools]
+}
+
+run "powertools_source_unknown" {
+  command = plan
+  variables { powertools = { source = "pip" } }
+  expect_failures = [var.powertools]
 }
 
 run "lambda_runtime_not_python" {

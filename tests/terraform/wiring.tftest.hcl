@@ -146,8 +146,8 @@ run "custom_transform_file_is_packaged" {
     error_message = "A custom file must set TRANSFORM_MODULE=custom_transform."
   }
 
-  # The package's identity covers every packaged file, the custom transform (under its zip name) and the
-  # build script, so changing any of them rebuilds and redeploys the function.
+  # The package's identity covers every packaged file, the custom transform (under its zip name), the bundled
+  # wheels and the build script, so changing any of them rebuilds and redeploys the function.
   assert {
     condition = module.backfill.worker_source_hash == sha256(join("\n", concat(
       [
@@ -155,9 +155,10 @@ run "custom_transform_file_is_packaged" {
         if !strcontains(file, "__pycache__") && !endswith(file, ".pyc") && !strcontains(file, "/.")
       ],
       ["custom_transform.py ${filesha256("tests/terraform/fixtures/example_transform.py")}"],
+      [for wheel in ["aws_lambda_powertools-3.37.0-py3-none-any.whl", "typing_extensions-4.16.0-py3-none-any.whl"] : "wheel ${wheel} ${filesha256("modules/lambda_function/vendor/${wheel}")}"],
       ["package.py ${filesha256("modules/lambda_function/package.py")}"],
     )))
-    error_message = "The source hash must cover the packages, the custom transform and package.py."
+    error_message = "The source hash must cover the packages, the custom transform, the bundled wheels and package.py."
   }
 
   assert {
@@ -196,11 +197,29 @@ run "in_place_migration" {
   }
 }
 
-run "powertools_layer_defaults_to_the_public_layer" {
+run "powertools_is_bundled_by_default" {
   command = plan
 
   assert {
-    condition     = output.powertools_layer_arn == "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"
+    condition     = output.powertools_layer_arn == null
+    error_message = "By default Powertools is bundled into the zips and no layer is attached."
+  }
+
+  assert {
+    condition     = [for wheel in module.backfill.worker_bundled_wheels : basename(wheel)] == ["aws_lambda_powertools-3.37.0-py3-none-any.whl", "typing_extensions-4.16.0-py3-none-any.whl"]
+    error_message = "The worker must bundle the pinned Powertools wheels: ${jsonencode(module.backfill.worker_bundled_wheels)}"
+  }
+}
+
+run "powertools_layer_defaults_to_the_public_layer" {
+  command = plan
+
+  variables {
+    powertools = { source = "layer" }
+  }
+
+  assert {
+    condition     = output.powertools_layer_arn == "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27" && length(module.backfill.worker_bundled_wheels) == 0
     error_message = "Unexpected default layer: ${output.powertools_layer_arn}"
   }
 }
@@ -211,6 +230,7 @@ run "powertools_layer_follows_runtime_and_architecture" {
   variables {
     lambda_runtime = "python3.13"
     architecture   = "arm64"
+    powertools     = { source = "layer" }
   }
 
   assert {
@@ -219,15 +239,15 @@ run "powertools_layer_follows_runtime_and_architecture" {
   }
 }
 
-run "powertools_layer_can_be_left_out" {
+run "powertools_layer_can_be_given" {
   command = plan
 
   variables {
-    powertools_layer_arn = ""
+    powertools = { source = "layer", layer_arn = "arn:aws:lambda:us-east-1:123456789012:layer:my-powertools:3" }
   }
 
   assert {
-    condition     = output.powertools_layer_arn == null
-    error_message = "An empty powertools_layer_arn must attach no layer."
+    condition     = output.powertools_layer_arn == "arn:aws:lambda:us-east-1:123456789012:layer:my-powertools:3"
+    error_message = "The given layer must be attached: ${output.powertools_layer_arn}"
   }
 }

@@ -6,15 +6,20 @@ come from small wrappers around the moto client.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from migration_core.capacity import CapacityActions, CapacityClient, CapacityError
+from migration_core.errors import ConfigurationError
 from migration_core.models import PrewarmSpec, RunSpec
 
 if TYPE_CHECKING:
@@ -547,3 +552,37 @@ def test_capacity_actions_refuse_other_tables_and_runs_without_prewarm(
         capacity_actions.capture(RunSpec("run-1", "source", "target", 4))
     with pytest.raises(InvalidInput, match="capacity must be the object capacity_capture returned"):
         capacity_actions.reset(run(), {"prewarmed": False})
+
+
+def _sdk_without_warm_throughput(model_dir: Path) -> DynamoDBClient:
+    """A real botocore client whose DynamoDB model predates WarmThroughput, as older Lambda runtimes carry."""
+    loader = botocore.loaders.Loader()
+    model = loader.load_service_model("dynamodb", "service-2")
+    version = loader.determine_latest_version("dynamodb", "service-2")
+    for shape in model["shapes"].values():
+        shape.get("members", {}).pop("WarmThroughput", None)
+    target = model_dir / "dynamodb" / version
+    target.mkdir(parents=True)
+    (target / "service-2.json").write_text(json.dumps(model))
+    session = botocore.session.get_session()
+    session.get_component("data_loader").search_paths.insert(0, str(model_dir))
+    client = session.create_client(
+        "dynamodb", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    return cast("DynamoDBClient", client)
+
+
+def test_warm_throughput_on_an_sdk_without_it_is_refused_before_any_change(
+    aws: tuple[DynamoDBClient, ApplicationAutoScalingClient], tmp_path: Path
+) -> None:
+    _, autoscaling = aws
+    old_sdk = _sdk_without_warm_throughput(tmp_path)
+    capacity_actions = actions(old_sdk, autoscaling)
+
+    with pytest.raises(ConfigurationError, match=r"does not know; it arrived in botocore 1\.35\.60"):
+        capacity_actions.capture(run(warm=True))
+
+
+def test_the_current_sdk_knows_warm_throughput(aws: tuple[DynamoDBClient, ApplicationAutoScalingClient]) -> None:
+    dynamodb, autoscaling = aws
+    assert CapacityClient(dynamodb, autoscaling).knows_warm_throughput()

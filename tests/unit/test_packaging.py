@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import jmespath
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,12 +49,16 @@ def make_sources(root: Path, mtime: float) -> Path:
     return source
 
 
-def build(source: Path, output: Path, *packages: str, custom: Path | None = None) -> subprocess.CompletedProcess[str]:
+def build(
+    source: Path, output: Path, *packages: str, custom: Path | None = None, wheels: tuple[Path, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     args = [sys.executable, str(PACKAGE_PY), "--source-dir", str(source)]
     for package in packages:
         args += ["--package", package]
     if custom is not None:
         args += ["--custom-transform", str(custom)]
+    for wheel in wheels:
+        args += ["--wheel", str(wheel)]
     args.append(str(output))
     return subprocess.run(args, capture_output=True, text=True, check=False)
 
@@ -191,3 +197,78 @@ def test_real_worker_packages_build(tmp_path: Path) -> None:
     assert "migration_core/__init__.py" in names
     assert "backfill_worker/__init__.py" in names
     assert not [name for name in names if name.endswith(".pyc")]
+
+
+VENDOR = REPO_ROOT / "modules" / "lambda_function" / "vendor"
+VENDORED_WHEELS = tuple(sorted(VENDOR.glob("*.whl")))
+
+
+def _locked_versions() -> dict[str, str]:
+    lock = (REPO_ROOT / "requirements" / "dev.lock").read_text(encoding="utf-8")
+    pins = (line.split("==") for line in lock.splitlines() if "==" in line)
+    return {name.strip().lower().replace("-", "_"): version.strip() for name, version in pins}
+
+
+def test_the_bundled_wheels_are_the_releases_the_tests_run() -> None:
+    """What a deployment bundles is exactly what requirements/dev.lock installs for the tests, and main.tf names."""
+    locked = _locked_versions()
+    vendored = {wheel.name.split("-")[0].lower(): wheel.name.split("-")[1] for wheel in VENDORED_WHEELS}
+    assert vendored == {
+        "aws_lambda_powertools": locked["aws_lambda_powertools"],
+        "typing_extensions": locked["typing_extensions"],
+    }
+    main_tf = (REPO_ROOT / "main.tf").read_text(encoding="utf-8")
+    for wheel in VENDORED_WHEELS:
+        assert f"modules/lambda_function/vendor/{wheel.name}" in main_tf
+
+
+def test_wheels_are_unpacked_at_the_zip_root_reproducibly(tmp_path: Path) -> None:
+    source = make_sources(tmp_path, 1_700_000_000)
+    first, second = tmp_path / "a.zip", tmp_path / "b.zip"
+    for output in (first, second):
+        assert build(source, output, "core", "worker", wheels=VENDORED_WHEELS).returncode == 0
+
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as archive:
+        names = set(archive.namelist())
+        assert {"aws_lambda_powertools/__init__.py", "typing_extensions.py", "core/transform.py"} <= names
+        assert not any(name.endswith(".pyc") for name in names)
+        infos = archive.infolist()
+    assert all(info.date_time == FIXED_DATE_TIME for info in infos)
+
+
+def test_the_bundled_powertools_imports_from_the_zip_alone(tmp_path: Path) -> None:
+    """The zip's Powertools is importable and is the pinned release, without anything installed beside it."""
+    source = make_sources(tmp_path, 1_700_000_000)
+    output = tmp_path / "bundle.zip"
+    assert build(source, output, "core", wheels=VENDORED_WHEELS).returncode == 0
+    extracted = tmp_path / "task"
+    with zipfile.ZipFile(output) as archive:
+        archive.extractall(extracted)
+    probe = (
+        "import aws_lambda_powertools, aws_lambda_powertools.shared.version as v, typing_extensions;"
+        "from aws_lambda_powertools import Logger, Metrics;"
+        "print(aws_lambda_powertools.__file__, v.VERSION)"
+    )
+    # -S leaves site-packages out: only the zip's files and the standard library can be imported, plus
+    # jmespath, which the Lambda runtime provides with boto3 (a copy of the test run's stands in for it).
+    runtime = tmp_path / "runtime"
+    shutil.copytree(Path(jmespath.__file__).parent, runtime / "jmespath")
+    env = {"PYTHONPATH": f"{extracted}{os.pathsep}{runtime}"}
+    result = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, check=False, env=env)
+    assert result.returncode == 0, result.stderr
+    location, version = result.stdout.split()
+    assert location.startswith(str(extracted))
+    assert version == _locked_versions()["aws_lambda_powertools"]
+
+
+def test_a_wheel_that_is_not_pure_python_is_refused(tmp_path: Path) -> None:
+    source = make_sources(tmp_path, 1_700_000_000)
+    native = tmp_path / "native-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"
+    with zipfile.ZipFile(native, "w") as archive:
+        archive.writestr("native/__init__.py", "")
+
+    result = build(source, tmp_path / "out.zip", "core", wheels=(native,))
+
+    assert result.returncode == 1
+    assert "is not pure Python" in result.stderr

@@ -411,33 +411,63 @@ def applier(server: ModelServer, source: str, target: str, max_attempts: int = 1
     )
 
 
-def test_the_applier_reaches_the_final_state_through_every_fault(server: ModelServer, model: DynamoDBModel) -> None:
-    source, target = create_table(server, "stream-source"), create_table(server, "applied")
-    items = small_items(40)
-    modified = [{**item, "version": {"N": "2"}} for item in items[:20]]
-    records = [stream_record(source, index, "INSERT", item, None) for index, item in enumerate(items)]
-    records += [
-        stream_record(source, 100 + index, "MODIFY", new, old)
-        for index, (new, old) in enumerate(zip(modified, items[:20], strict=True))
-    ]
-    records += [stream_record(source, 200 + index, "REMOVE", None, item) for index, item in enumerate(modified[:10])]
-    faults(
-        model,
-        write_capacity={target: Capacity(200, burst_seconds=0.1, initial_fill=0.0)},
-        throttle_rate=0.15,
-        server_error_rate=0.15,
-        server_error_after_apply_share=0.5,
-        fault_tables=frozenset({target}),
-    )
-    consumer = applier(server, source, target)
+class VirtualClock:
+    """Time that passes only while the code under test backs off, so the capacity bucket sees the same request
+    times on any machine, however busy."""
 
-    retries = sum(consumer.apply(decode_message(encode_stream_record(record).body)).retries for record in records)
+    def __init__(self) -> None:
+        self.now = 0.0
 
-    seen = model.table_stats(target)
-    assert stored(server, model, target) == by_key([*modified[10:], *items[20:]])
-    assert seen.injected_throttles > 0
-    assert seen.injected_server_errors > 0
-    assert seen.throttled_requests > 0
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_the_applier_reaches_the_final_state_through_every_fault() -> None:
+    clock = VirtualClock()
+    with ModelServer(ModelSettings(memory_tables=(f"{MEMORY}*",)), clock=clock) as server:
+        model = server.model
+        source, target = create_table(server, "stream-source"), create_table(server, "applied")
+        items = small_items(40)
+        modified = [{**item, "version": {"N": "2"}} for item in items[:20]]
+        records = [stream_record(source, index, "INSERT", item, None) for index, item in enumerate(items)]
+        records += [
+            stream_record(source, 100 + index, "MODIFY", new, old)
+            for index, (new, old) in enumerate(zip(modified, items[:20], strict=True))
+        ]
+        records += [
+            stream_record(source, 200 + index, "REMOVE", None, item) for index, item in enumerate(modified[:10])
+        ]
+        # The bucket starts empty and refills only during the applier's backoff: its first write is throttled
+        # by capacity whatever the machine's speed.
+        faults(
+            model,
+            write_capacity={target: Capacity(200, burst_seconds=0.1, initial_fill=0.0)},
+            throttle_rate=0.15,
+            server_error_rate=0.15,
+            server_error_after_apply_share=0.5,
+            fault_tables=frozenset({target}),
+        )
+        consumer = TargetApplier(
+            client(server, write_client_config(1)),
+            target_table=target,
+            source_table=source,
+            key_schema=KEY_SCHEMA,
+            transformer=Transformer.from_spec([]),
+            retry_policy=RetryPolicy(
+                max_attempts=12, base_seconds=0.002, cap_seconds=0.05, rng=random.Random(5), sleep=clock.sleep
+            ),
+        )
+
+        retries = sum(consumer.apply(decode_message(encode_stream_record(record).body)).retries for record in records)
+
+        seen = model.table_stats(target)
+        assert stored(server, model, target) == by_key([*modified[10:], *items[20:]])
+        assert seen.injected_throttles > 0
+        assert seen.injected_server_errors > 0
+        assert seen.throttled_requests > 0
     assert retries == seen.injected_throttles + seen.injected_server_errors + seen.throttled_requests
 
 

@@ -106,6 +106,39 @@ def test_plan_segments_and_summary_through_the_handler(
     assert metrics["WriteRetries"] == 0
 
 
+def test_a_handed_off_segment_is_listed_for_the_next_pass_until_it_runs_again(
+    handler: ModuleType, dynamodb: DynamoDBClient
+) -> None:
+    put_items(dynamodb, "source", numbered_items(25))
+    handler.lambda_handler(load_event("plan"), FakeLambdaContext())
+    # Pages of two items and a budget shorter than a page: one page per invocation.
+    run = {**load_event("segment")["run"], "scan_page_size": 2, "time_budget_seconds": 1e-6}
+    segment_event = {**load_event("segment"), "run": run}
+    first_page = handler.lambda_handler(segment_event, FakeLambdaContext())
+    assert not first_page["done"]
+
+    handler.lambda_handler({"action": "hand_off", "run": run, "phase": "copy", "segment": 0}, FakeLambdaContext())
+    next_pass = {"action": "handed_off", "run": run, "phase": "copy"}
+
+    assert handler.lambda_handler(next_pass, FakeLambdaContext()) == {"segments": [0]}
+    assert handler.lambda_handler({**next_pass, "phase": "cleanup"}, FakeLambdaContext()) == {"segments": []}
+    # The next pass's child starts the segment afresh (start_key null); it resumes from the checkpoint.
+    rest = handler.lambda_handler({**segment_event, "start_key": None}, FakeLambdaContext())
+    assert handler.lambda_handler(next_pass, FakeLambdaContext()) == {"segments": []}
+    while not rest["done"]:
+        rest = handler.lambda_handler({**segment_event, "start_key": rest["last_evaluated_key"]}, FakeLambdaContext())
+    (record,) = [item for item in scan_all(dynamodb, STATE_TABLE) if item["sk"]["S"] == "seg#copy#0000000"]
+    assert record["done"] == {"BOOL": True}
+    assert "handed_off" not in record
+
+
+def test_handed_off_refuses_an_unknown_phase(handler: ModuleType) -> None:
+    with pytest.raises(InvalidInput, match="phase must be one of cleanup, copy, verify, got 'copies'"):
+        handler.lambda_handler(
+            {"action": "handed_off", "run": load_event("segment")["run"], "phase": "copies"}, FakeLambdaContext()
+        )
+
+
 def test_segment_result_has_the_documented_shape(handler: ModuleType, dynamodb: DynamoDBClient) -> None:
     put_items(dynamodb, "source", numbered_items(5))
     handler.lambda_handler(load_event("plan"), FakeLambdaContext())
@@ -138,7 +171,8 @@ def test_bad_plan_input_raises_invalid_input_and_writes_nothing(handler: ModuleT
 
 def test_unknown_action_is_invalid_input(handler: ModuleType) -> None:
     with pytest.raises(
-        InvalidInput, match="unknown action 'copy'; expected plan, segment, summarize or report_failure"
+        InvalidInput,
+        match="unknown action 'copy'; expected plan, segment, hand_off, handed_off, summarize or report_failure",
     ):
         handler.lambda_handler({"action": "copy"}, FakeLambdaContext())
 

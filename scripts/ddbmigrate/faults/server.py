@@ -12,10 +12,11 @@ import signal
 import socketserver
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -158,8 +159,10 @@ class ModelServer:
         host: str = "127.0.0.1",
         port: int = 0,
         app: WSGIApplication | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.model = DynamoDBModel(app if app is not None else moto_app(), settings)
+        # A test that must not depend on machine speed passes a clock that only its own backoff advances.
+        self.model = DynamoDBModel(app if app is not None else moto_app(), settings, clock=clock)
         self._host = host
         self._port = port
         self._server: _Server | None = None

@@ -1,0 +1,313 @@
+# The backfill state machine's definition, built from one source: every Lambda task, retrier and segment
+# processor below is written once and instantiated per use, with state names unique in the whole machine
+# (Step Functions rejects a definition that repeats a name, nested Map processors included).
+locals {
+  invoke_lambda = "arn:${local.partition}:states:::lambda:invoke"
+
+  # Errors of the Invoke API itself, not of the function: the invocation may not have run, so any task retries
+  # them. Lambda.ClientExecutionTimeoutException is Lambda timing out the Invoke call, not the function.
+  lambda_service_errors = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.Unknown",
+  ]
+  lambda_service_retry = {
+    ErrorEquals     = local.lambda_service_errors
+    IntervalSeconds = 2
+    MaxAttempts     = 6
+    BackoffRate     = 2.0
+    MaxDelaySeconds = 60
+    JitterStrategy  = "FULL"
+  }
+  # Throttling means the account (or the worker's reserved concurrency) has no free execution environment,
+  # and running invocations hold theirs for up to 15 minutes. The delays are capped at 5 minutes and add up
+  # to more than an hour (about half that with full jitter), so a throttled task outlasts any invocation.
+  lambda_throttle_retry = {
+    ErrorEquals     = ["Lambda.TooManyRequestsException"]
+    IntervalSeconds = 5
+    MaxAttempts     = 20
+    BackoffRate     = 2.0
+    MaxDelaySeconds = 300
+    JitterStrategy  = "FULL"
+  }
+  # A segment invocation may also time out (Sandbox.Timedout is how Step Functions names a function that ran
+  # out of time; States.Timeout is the task's own TimeoutSeconds). Retrying is safe: the segment resumes from
+  # the checkpoint its last finished page recorded.
+  segment_retry = merge(local.lambda_service_retry, {
+    ErrorEquals     = concat(local.lambda_service_errors, ["Sandbox.Timedout", "States.Timeout"])
+    MaxAttempts     = 8
+    MaxDelaySeconds = 120
+  })
+  lambda_retries = [local.lambda_service_retry, local.lambda_throttle_retry]
+
+  # The pre-warm state that every capacity step returns and the next one takes.
+  capacity_selector = {
+    "prewarmed.$" = "$.Payload.prewarmed"
+    "original.$"  = "$.Payload.original"
+    "raise.$"     = "$.Payload.raise"
+    "reset.$"     = "$.Payload.reset"
+  }
+  no_capacity_change = { prewarmed = false, original = null, raise = null, reset = null }
+
+  # Step Functions caps a STANDARD execution at 25,000 history events, and every Map child is one. A segment
+  # invocation and its loop take 9 events (task 5, choice 2, pass 2) and each retry 3 more, so a child stops
+  # after this many invocations, well inside the cap, and hands the rest of its segment to a child of the
+  # next pass (the segment resumes from its checkpoint).
+  max_child_invocations = var.worker.invocations_per_child
+
+  # One Distributed Map per phase. Its children loop over their segment's invocations; the pass states after
+  # it start another Map Run for the segments that a child handed off, until none is left.
+  segment_phases = {
+    cleanup = { prefix = "Cleanup", phase = { phase = "cleanup" } }
+    copy    = { prefix = "Copy", phase = { "phase.$" = "$.run.mode" } }
+  }
+  segment_maps = {
+    for key, spec in local.segment_phases : key => {
+      "${spec.prefix}Map" = {
+        Type                       = "Map"
+        Label                      = spec.prefix
+        ItemsPath                  = "$.passes.${key}"
+        ItemSelector               = merge({ "run.$" = "$.run", "segment.$" = "$$.Map.Item.Value" }, spec.phase)
+        MaxConcurrency             = var.max_concurrency
+        ToleratedFailurePercentage = var.tolerated_failure_percentage
+        ItemProcessor = {
+          ProcessorConfig = { Mode = "DISTRIBUTED", ExecutionType = "STANDARD" }
+          StartAt         = "${spec.prefix}Init"
+          States = {
+            "${spec.prefix}Init" = {
+              Type       = "Pass"
+              Parameters = { "run.$" = "$.run", "phase.$" = "$.phase", "segment.$" = "$.segment", start_key = null, invocations = 1 }
+              Next       = "${spec.prefix}Segment"
+            }
+            "${spec.prefix}Segment" = {
+              Type     = "Task"
+              Resource = local.invoke_lambda
+              Parameters = {
+                FunctionName = module.worker.function_arn
+                Payload      = { action = "segment", "run.$" = "$.run", "phase.$" = "$.phase", "segment.$" = "$.segment", "start_key.$" = "$.start_key" }
+              }
+              # A hung invoke surfaces as States.Timeout (retried) a minute after the worker itself would time out.
+              TimeoutSeconds = var.worker.timeout + 60
+              ResultSelector = { "done.$" = "$.Payload.done", "last_evaluated_key.$" = "$.Payload.last_evaluated_key" }
+              ResultPath     = "$.result"
+              Retry          = [local.segment_retry, local.lambda_throttle_retry]
+              Next           = "${spec.prefix}MoreInSegment?"
+            }
+            "${spec.prefix}MoreInSegment?" = {
+              Type = "Choice"
+              Choices = [
+                { Variable = "$.result.done", BooleanEquals = true, Next = "${spec.prefix}SegmentDone" },
+                { Variable = "$.invocations", NumericGreaterThanEquals = local.max_child_invocations, Next = "${spec.prefix}HandOff" },
+              ]
+              Default = "${spec.prefix}Continue"
+            }
+            "${spec.prefix}Continue" = {
+              Type = "Pass"
+              Parameters = {
+                "run.$"         = "$.run"
+                "phase.$"       = "$.phase"
+                "segment.$"     = "$.segment"
+                "start_key.$"   = "$.result.last_evaluated_key"
+                "invocations.$" = "States.MathAdd($.invocations, 1)"
+              }
+              Next = "${spec.prefix}Segment"
+            }
+            "${spec.prefix}HandOff" = {
+              Comment  = "Near the history cap: record that the segment continues in the next pass, and end this child."
+              Type     = "Task"
+              Resource = local.invoke_lambda
+              Parameters = {
+                FunctionName = module.worker.function_arn
+                Payload      = { action = "hand_off", "run.$" = "$.run", "phase.$" = "$.phase", "segment.$" = "$.segment" }
+              }
+              ResultPath = null
+              Retry      = local.lambda_retries
+              End        = true
+            }
+            "${spec.prefix}SegmentDone" = { Type = "Succeed" }
+          }
+        }
+        ResultPath = null
+        Catch      = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.failure", Next = local.after_failed_map }]
+        Next       = "${spec.prefix}HandedOff"
+      }
+      "${spec.prefix}HandedOff" = {
+        Type     = "Task"
+        Resource = local.invoke_lambda
+        Parameters = {
+          FunctionName = module.worker.function_arn
+          Payload      = merge({ action = "handed_off", "run.$" = "$.run" }, spec.phase)
+        }
+        ResultSelector = { "segments.$" = "$.Payload.segments" }
+        ResultPath     = "$.handed_off"
+        Retry          = local.lambda_retries
+        Catch          = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.failure", Next = local.after_failed_map }]
+        Next           = "${spec.prefix}NextPass?"
+      }
+      "${spec.prefix}NextPass?" = {
+        Type    = "Choice"
+        Choices = [{ Variable = "$.handed_off.segments[0]", IsPresent = true, Next = "${spec.prefix}NextPass" }]
+        Default = key == "cleanup" ? "CopyMap" : local.after_copy
+      }
+      "${spec.prefix}NextPass" = {
+        Type       = "Pass"
+        InputPath  = "$.handed_off.segments"
+        ResultPath = "$.passes.${key}"
+        Next       = "${spec.prefix}Map"
+      }
+    }
+  }
+
+  after_failed_map = var.prewarm.enabled ? "ResetChoice" : "ReportFailure"
+  after_copy       = var.prewarm.enabled ? "ResetChoice" : "Summarize"
+
+  plan_states = {
+    Plan = {
+      Type     = "Task"
+      Resource = local.invoke_lambda
+      Parameters = {
+        FunctionName = module.worker.function_arn
+        Payload      = { action = "plan", "input.$" = "$", "execution.$" = "$$.Execution.Name" }
+      }
+      # Each Map reads its own list of segments: the second and later passes of a Map replace it with the
+      # segments handed off in the pass before.
+      ResultSelector = {
+        "run.$" = "$.Payload.run"
+        passes  = { "cleanup.$" = "$.Payload.segments", "copy.$" = "$.Payload.segments" }
+      }
+      ResultPath = "$"
+      Retry      = local.lambda_retries
+      Catch      = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.failure", Next = "Failed" }]
+      Next       = var.prewarm.enabled ? "PrewarmChoice" : "CleanupChoice"
+    }
+    CleanupChoice = {
+      Type    = "Choice"
+      Choices = [{ Variable = "$.run.cleanup", BooleanEquals = true, Next = "CleanupMap" }]
+      Default = "CopyMap"
+    }
+  }
+
+  capacity_task = {
+    for action in ["capacity_capture", "capacity_raise", "capacity_status", "capacity_reset"] : action => {
+      Type     = "Task"
+      Resource = local.invoke_lambda
+      Parameters = {
+        FunctionName = module.worker.function_arn
+        Payload      = merge({ action = action, "run.$" = "$.run" }, action == "capacity_capture" ? null : { "capacity.$" = "$.capacity" })
+      }
+      ResultSelector = local.capacity_selector
+      ResultPath     = "$.capacity"
+      Retry          = local.lambda_retries
+    }
+  }
+
+  # Pre-warm before the Maps and the reset after them, on success and on failure alike. They exist only with
+  # prewarm.enabled, so a backfill-only deployment keeps the plain graph.
+  prewarm_states = {
+    PrewarmChoice = {
+      Comment = "Pre-warm when the plan put prewarm settings into the run (the deployment's default or the execution input)."
+      Type    = "Choice"
+      Choices = [{ Variable = "$.run.prewarm", IsPresent = true, Next = "CaptureCapacity" }]
+      Default = "NoPrewarm"
+    }
+    NoPrewarm = { Type = "Pass", Result = local.no_capacity_change, ResultPath = "$.capacity", Next = "CleanupChoice" }
+    CaptureCapacity = merge(local.capacity_task.capacity_capture, {
+      Catch = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.failure", Next = "CaptureFailed" }]
+      Next  = "RaiseCapacity"
+    })
+    CaptureFailed = {
+      Comment    = "Nothing was changed yet: nothing to reset."
+      Type       = "Pass"
+      Result     = local.no_capacity_change
+      ResultPath = "$.capacity"
+      Next       = "ReportFailure"
+    }
+    RaiseCapacity = merge(local.capacity_task.capacity_raise, {
+      Catch = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.failure", Next = "ResetCapacity" }]
+      Next  = "CapacityReady?"
+    })
+    "CapacityReady?" = {
+      Type    = "Choice"
+      Choices = [{ Variable = "$.capacity.raise.ready", BooleanEquals = true, Next = "CleanupChoice" }]
+      Default = "WaitForCapacity"
+    }
+    WaitForCapacity = { Type = "Wait", Seconds = local.capacity_check_interval_seconds, Next = "CheckCapacity" }
+    CheckCapacity = merge(local.capacity_task.capacity_status, {
+      Catch = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.failure", Next = "ResetCapacity" }]
+      Next  = "CapacityReady?"
+    })
+    ResetChoice = {
+      Comment = "After the Maps, on success and on failure alike: put back what the pre-warm raised."
+      Type    = "Choice"
+      Choices = [{ Variable = "$.capacity.prewarmed", BooleanEquals = true, Next = "ResetCapacity" }]
+      Default = "AfterReset"
+    }
+    ResetCapacity = merge(local.capacity_task.capacity_reset, {
+      Catch = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.capacity.reset_error", Next = "AfterReset" }]
+      Next  = "ResetPending?"
+    })
+    "ResetPending?" = {
+      Type    = "Choice"
+      Choices = [{ Variable = "$.capacity.reset.pending", BooleanEquals = true, Next = "WaitBeforeReset" }]
+      Default = "AfterReset"
+    }
+    WaitBeforeReset = { Type = "Wait", Seconds = local.capacity_check_interval_seconds, Next = "ResetCapacity" }
+    AfterReset = {
+      Comment = "The run's own result decides the outcome; the reset's report travels in $.capacity."
+      Type    = "Choice"
+      Choices = [{ Variable = "$.failure", IsPresent = true, Next = "ReportFailure" }]
+      Default = "Summarize"
+    }
+  }
+
+  # With pre-warm, the summary and the failure report carry the capacity report too.
+  capacity_payload = var.prewarm.enabled ? { "capacity.$" = "$.capacity" } : null
+
+  final_states = {
+    Summarize = merge(
+      {
+        Type     = "Task"
+        Resource = local.invoke_lambda
+        Parameters = {
+          FunctionName = module.worker.function_arn
+          Payload      = merge({ action = "summarize", "run.$" = "$.run" }, local.capacity_payload)
+        }
+        OutputPath = "$.Payload"
+        Retry      = local.lambda_retries
+        Next       = "Succeeded"
+      },
+      # Without pre-warm there is nothing to report a failed summary with: the execution fails with its error.
+      var.prewarm.enabled ? { Catch = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.failure", Next = "ReportFailure" }] } : null,
+    )
+    Succeeded = { Type = "Succeed" }
+    ReportFailure = {
+      Type     = "Task"
+      Resource = local.invoke_lambda
+      Parameters = {
+        FunctionName = module.worker.function_arn
+        Payload      = merge({ action = "report_failure", "run.$" = "$.run", "error.$" = "$.failure" }, local.capacity_payload)
+      }
+      ResultSelector = { "Error.$" = "$.Payload.error", "Cause.$" = "$.Payload.cause" }
+      ResultPath     = "$.failure"
+      Retry          = local.lambda_retries
+      Catch          = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.report_failure_error", Next = "Failed" }]
+      Next           = "Failed"
+    }
+    Failed = { Type = "Fail", ErrorPath = "$.failure.Error", CausePath = "$.failure.Cause" }
+  }
+
+  state_machine_definition = jsonencode({
+    Comment = "ddb-migrate bulk backfill: plan, optionally pre-warm the tables' capacity, optionally clean the target, copy (or, in mode verify, check) every Scan segment in a Distributed Map, reset the capacity, summarize. Built by modules/backfill/definition.tf."
+    StartAt = "Plan"
+    States = merge(
+      local.plan_states,
+      local.segment_maps.cleanup,
+      local.segment_maps.copy,
+      # merge() skips a null argument, which (unlike {}) has a type that matches any object.
+      var.prewarm.enabled ? local.prewarm_states : null,
+      local.final_states,
+    )
+  })
+}
