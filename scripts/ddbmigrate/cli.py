@@ -1,37 +1,45 @@
 """Operator command line: ``ddb-migrate``.
 
 Every command finds the migration either from its state machine (``--state-machine``, name or ARN) or from a
-Terraform root module that uses this project's module (``--terraform-dir``, reads ``terraform output``).
+Terraform root module that uses this project's module (``--terraform-dir``, reads ``terraform output``); the
+replication commands and cutover-check need the Terraform outputs. Exit codes follow one convention, see
+``cli_support``.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
-from botocore.exceptions import BotoCoreError, ClientError
-from rich.console import Console
+from botocore.exceptions import ClientError
+from rich.markup import escape
 
-from ddbmigrate import runner
+from ddbmigrate import executions, runner
 from ddbmigrate.aws import client
+from ddbmigrate.cli_support import (
+    EXIT_VERDICT,
+    CannotRunError,
+    Interrupted,
+    Main,
+    State,
+    deployment_flags,
+    exit_codes,
+    fail,
+    json_option,
+    json_target,
+    option,
+    state,
+    with_deployment,
+    write_json,
+)
 from ddbmigrate.cutover import CutoverPolicy, evaluate
 from ddbmigrate.deployed_transform import TransformUnavailableError, load_deployed_transform
-from ddbmigrate.deployment import Deployment, DeploymentNotFoundError, load_deployment
-from ddbmigrate.progress import read_progress
-from ddbmigrate.replication_ops import (
-    Clients,
-    MappingStateTimeoutError,
-    ReplicationResources,
-    cutover_snapshot,
-    read_status,
-    read_stream_failures,
-    redrive_dlq,
-    set_mapping_enabled,
-)
+from ddbmigrate.deployment import Deployment, load_deployment, load_state_machine_arn
+from ddbmigrate.progress import RunProgress, read_progress
+from ddbmigrate.replication_ops import Clients, cutover_snapshot
 from ddbmigrate.verify import (
     EXTRA_CHECKS,
     LocalVerify,
@@ -45,97 +53,99 @@ from migration_core.errors import MigrationError
 from migration_core.models import MAX_PREWARM_UNITS, MAX_SETTLE_SECONDS
 from migration_core.target_access import TargetAccess
 
-console = Console(stderr=False, highlight=False)
-
-deployment_options = [
-    click.option(
-        "--state-machine",
-        envvar="STATE_MACHINE_ARN",
-        help="Backfill state machine name or ARN (env STATE_MACHINE_ARN).",
-    ),
-    click.option(
-        "--terraform-dir",
-        envvar="DDB_MIGRATE_TERRAFORM_DIR",
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
-        help="Terraform root module whose outputs describe the migration (env DDB_MIGRATE_TERRAFORM_DIR).",
-    ),
-]
-
-
-def with_deployment(command: Any) -> Any:
-    for option in reversed(deployment_options):
-        command = option(command)
-    return command
+RUN_FAILED = "the run ended FAILED, TIMED_OUT or ABORTED"
+EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 
 
 def _deployment(state_machine: str | None, terraform_dir: Path | None) -> Deployment:
-    try:
-        return load_deployment(state_machine, terraform_dir)
-    except DeploymentNotFoundError as error:
-        raise click.UsageError(str(error)) from error
+    return load_deployment(state_machine, terraform_dir)
 
 
-@click.group()
+@click.group(cls=Main, epilog=exit_codes("the command's negative verdict (see each command)"))
 @click.version_option(package_name="ddb-migrate")
-def main() -> None:
-    """Zero-downtime DynamoDB migrations: backfill, live replication, verification and cutover."""
+@option(
+    "--debug",
+    is_flag=True,
+    envvar="DDB_MIGRATE_DEBUG",
+    help="Show the traceback of an error (env DDB_MIGRATE_DEBUG), and a failed run's Lambda stack trace.",
+)
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Zero-downtime DynamoDB migrations: backfill, live replication, verification and cutover.
+
+    \b
+    Example:
+      ddb-migrate run --terraform-dir infra/
+      ddb-migrate --debug status --terraform-dir infra/
+    """
+    ctx.obj = State(debug=debug)
 
 
-@main.command()
+# ----------------------------------------------------------------------------------------------------------------
+# Runs: run, status, runs, stop, redrive
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@main.command(epilog=exit_codes(RUN_FAILED))
 @with_deployment
-@click.option("--source-table", envvar="TABLE_NAME", help="Source table (env TABLE_NAME, as the seed's script).")
-@click.option("--target-table", help="Target table; the module's configured target by default.")
-@click.option(
+@option("--source-table", envvar="TABLE_NAME", help="Source table (env TABLE_NAME, as the seed's script).")
+@option("--target-table", help="Target table; the module's configured target by default.")
+@option(
     "--total-segments",
     envvar="TOTAL_SEGMENTS",
     type=click.IntRange(1, 10_000),
     help="Parallel Scan segments (env TOTAL_SEGMENTS); the module's default otherwise.",
 )
-@click.option(
+@option(
     "--prewarm/--no-prewarm",
     envvar="PREWARM",
     default=None,
     help="Raise the tables' capacity for the run and restore it afterwards (env PREWARM); default: the "
     "deployment's prewarm.by_default. Needs prewarm.enabled in the Terraform module.",
 )
-@click.option(
+@option(
     "--prewarm-rcu",
     envvar="PREWARM_RCU",
     type=click.IntRange(1, MAX_PREWARM_UNITS),
     help="Read capacity for the tables the run reads (env PREWARM_RCU); default: prewarm.read_capacity_units.",
 )
-@click.option(
+@option(
     "--prewarm-wcu",
     envvar="PREWARM_WCU",
     type=click.IntRange(1, MAX_PREWARM_UNITS),
     help="Write capacity for the target and each GSI (env PREWARM_WCU); default: prewarm.write_capacity_units.",
 )
-@click.option(
+@option(
     "--prewarm-warm-throughput/--no-prewarm-warm-throughput",
     envvar="PREWARM_WARM_THROUGHPUT",
     default=None,
     help="Also pre-warm on-demand tables with warm throughput (env PREWARM_WARM_THROUGHPUT). It is billed and "
     "can never be lowered again; without it on-demand tables are left alone.",
 )
-@click.option(
+@option(
     "--cleanup-destination-table",
     is_flag=True,
     help="Delete every item of the target before copying. Needs --confirm-cleanup TARGET_TABLE_NAME.",
 )
-@click.option("--confirm-cleanup", help="The target table's name, typed again, to confirm the cleanup.")
-@click.option(
+@option("--confirm-cleanup", help="The target table's name, typed again, to confirm the cleanup.")
+@option(
     "--time-budget-seconds",
-    type=click.IntRange(0),
-    help="Stop each worker invocation after this long and continue in a new one (0: until near timeout).",
+    type=click.FloatRange(0),
+    help="Stop each worker invocation after this long and continue in a new one (0: until near timeout). Every "
+    "invocation finishes at least one Scan page.",
 )
-@click.option(
+@option(
     "--scan-page-size",
     type=click.IntRange(1, 10_000),
     help="Items per Scan page (Scan Limit). Smaller pages checkpoint more often; default: 1 MB pages.",
 )
-@click.option("--name", "run_name", help="Execution name (unique per state machine); generated by default.")
-@click.option("--follow/--no-follow", default=True, help="Follow the execution with a progress bar.")
-@click.option("--json-output", type=click.Path(dir_okay=False, path_type=Path), help="Write the result here.")
+@option("--name", "run_name", help="Execution name (unique per state machine); generated by default.")
+@option(
+    "--follow/--no-follow",
+    default=True,
+    help="Follow the execution with a progress bar (default); --no-follow prints the command that follows it.",
+)
+@json_option(deprecated_alias=True)
 def run(
     state_machine: str | None,
     terraform_dir: Path | None,
@@ -148,13 +158,25 @@ def run(
     prewarm_warm_throughput: bool | None,
     cleanup_destination_table: bool,
     confirm_cleanup: str | None,
-    time_budget_seconds: int | None,
+    time_budget_seconds: float | None,
     scan_page_size: int | None,
     run_name: str | None,
     follow: bool,
+    json_path: Path | None,
     json_output: Path | None,
 ) -> None:
-    """Start a backfill (scan → transform → write) and follow it until it ends."""
+    """Start a backfill (scan → transform → write) and follow it until it ends.
+
+    The execution's name is printed before it starts. Ctrl-C stops following, not the run: the CLI prints the
+    commands that follow and stop it.
+
+    \b
+    Example:
+      ddb-migrate run --terraform-dir infra/ --total-segments 64 --prewarm
+      ddb-migrate run --state-machine orders-migration --no-follow --json -
+    """
+    json_path = json_target(json_path, json_output)
+    console = state().console
     deployment = _deployment(state_machine, terraform_dir)
     run_input: dict[str, Any] = {
         "source_table": source_table or deployment.source_table,
@@ -170,13 +192,25 @@ def run(
         run_input["confirm_cleanup"] = confirm_cleanup or ""
     run_input.update(_prewarm_input(prewarm, prewarm_rcu, prewarm_wcu, prewarm_warm_throughput))
     name = run_name or runner.new_run_name()
-    execution_arn = runner.start_execution(deployment, run_input, name)
-    console.print(f"started [bold]{name}[/]: {execution_arn}")
+    flags = deployment_flags(state_machine, terraform_dir)
+    # Printed before StartExecution: an interrupt while the call is in flight may still have started the run.
+    console.print(f"starting {name} on {deployment.state_machine_arn}", markup=False)
+    try:
+        execution_arn = runner.start_execution(deployment, run_input, name)
+    except KeyboardInterrupt:
+        console.print(
+            f"interrupted while starting {name}; it may have started. See with: ddb-migrate status {name}{flags} "
+            f"- stop with: ddb-migrate stop {name}{flags}",
+            markup=False,
+        )
+        raise Interrupted from None
+    console.print(f"started {name}: {execution_arn}", markup=False)
     if not follow:
+        console.print(f"follow it with: ddb-migrate status {name} --watch{flags}", markup=False)
+        write_json(json_path, {"execution_arn": execution_arn, "name": name, "status": "RUNNING"})
         return
-    result = runner.follow(deployment, execution_arn, console)
-    runner.render_summary(result, console)
-    _finish(result, json_output)
+    result = _follow(deployment, execution_arn, flags)
+    _finish(deployment, result, None, json_path, flags)
 
 
 def _prewarm_input(
@@ -198,56 +232,304 @@ def _prewarm_input(
     return fields
 
 
-@main.command()
+def _follow(deployment: Deployment, execution_arn: str, flags: str) -> runner.ExecutionResult:
+    console = state().console
+    try:
+        return runner.follow(deployment, execution_arn, console)
+    except KeyboardInterrupt:
+        name = runner.execution_name(execution_arn)
+        console.print(
+            f"\nstopped following; the run {name} continues in Step Functions.\n"
+            f"  follow it: ddb-migrate status {name} --watch{flags}\n"
+            f"  stop it:   ddb-migrate stop {name}{flags}",
+            markup=False,
+        )
+        raise Interrupted from None
+
+
+def _finish(
+    deployment: Deployment,
+    result: runner.ExecutionResult,
+    progress: RunProgress | None,
+    json_path: Path | None,
+    flags: str,
+    *,
+    dashboard: str | None = None,
+) -> None:
+    console = state().console
+    if progress is None:
+        progress = read_progress(deployment.state_table, result.name)
+    runner.render_summary(result, console, debug=state().debug)
+    if result.status in ("FAILED", "TIMED_OUT", "ABORTED"):
+        console.print(
+            f"continue it where it ended: ddb-migrate redrive {result.name}{flags} (segments resume from their "
+            "checkpoints)",
+            markup=False,
+        )
+    document = runner.result_json(result, progress)
+    if dashboard:
+        document["dashboard_url"] = dashboard
+    write_json(json_path, document)
+    if not result.succeeded:
+        sys.exit(EXIT_VERDICT)
+
+
+def _execution_arn(state_machine_arn: str, execution: str) -> str:
+    if execution.startswith("arn:"):
+        return execution
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution}"
+
+
+def _describe(execution_arn: str) -> runner.ExecutionResult:
+    try:
+        return runner.describe(execution_arn)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+            fail(
+                f"no execution {runner.execution_name(execution_arn)} ({execution_arn}); list the runs with "
+                "`ddb-migrate runs`"
+            )
+        raise
+
+
+def _run_arn(run_ref: str, state_machine: str | None, terraform_dir: Path | None) -> str:
+    """RUN as given: an execution ARN needs no deployment, a name is looked up in the deployment's machine."""
+    if run_ref.startswith("arn:"):
+        return run_ref
+    return _execution_arn(load_state_machine_arn(state_machine, terraform_dir), run_ref)
+
+
+@main.command(epilog=exit_codes(RUN_FAILED))
 @with_deployment
-@click.argument("execution")
-@click.option("--watch", is_flag=True, help="Keep following the execution until it ends.")
-@click.option("--json-output", type=click.Path(dir_okay=False, path_type=Path), help="Write the result here.")
+@click.argument("execution", metavar="[RUN]", required=False)
+@option("--watch", is_flag=True, help="Keep following the execution until it ends.")
+@json_option(deprecated_alias=True)
 def status(
     state_machine: str | None,
     terraform_dir: Path | None,
-    execution: str,
+    execution: str | None,
     watch: bool,
+    json_path: Path | None,
     json_output: Path | None,
 ) -> None:
-    """Show a running or finished backfill execution (name or ARN)."""
+    """Show a running or finished backfill: RUN is an execution name or ARN, the latest run without it.
+
+    Per phase: segments done and counts; failed segments with their errors; a failed run's error type, message
+    and failing key.
+
+    \b
+    Example:
+      ddb-migrate status --terraform-dir infra/
+      ddb-migrate status run-20250101T120000Z-a1b2c3 --watch --terraform-dir infra/
+    """
+    json_path = json_target(json_path, json_output)
+    console = state().console
     deployment = _deployment(state_machine, terraform_dir)
-    execution_arn = _execution_arn(deployment, execution)
-    result = runner.follow(deployment, execution_arn, console) if watch else runner.describe(execution_arn)
-    progress = read_progress(deployment.state_table, execution_arn.rsplit(":", 1)[-1])
-    console.print(f"[bold]{execution_arn.rsplit(':', 1)[-1]}[/]: {result.status}")
+    flags = deployment_flags(state_machine, terraform_dir)
+    if execution is None:
+        latest = executions.latest_execution(deployment.state_machine_arn)
+        if latest is None:
+            fail(f"no runs of {deployment.state_machine_arn} yet; start one with `ddb-migrate run{flags}`")
+        execution_arn = latest.execution_arn
+        console.print(f"latest run: {latest.name}", markup=False)
+    else:
+        execution_arn = _execution_arn(deployment.state_machine_arn, execution)
+    result = _describe(execution_arn)
+    if watch and result.status not in runner.TERMINAL_STATUSES:
+        result = _follow(deployment, execution_arn, flags)
+    progress = read_progress(deployment.state_table, result.name)
+    when = ""
+    if result.start_date is not None:
+        when = f" (started {_when(result.start_date)}" + (
+            f", ended {_when(result.stop_date)})" if result.stop_date else ")"
+        )
+    console.print(f"{result.name}: {result.status}{when}", markup=False)
+    # The module's optional CloudWatch dashboard (output dashboard_url, null when there is none).
+    dashboard = deployment.outputs.get("dashboard_url")
+    if dashboard:
+        console.print(f"dashboard: {dashboard}", markup=False)
+    failure = result.failure
     if progress is not None:
         for phase_name, phase in progress.phases.items():
             counts = ", ".join(f"{key} {value:,}" for key, value in phase.counts.items())
             console.print(f"  {phase_name}: segments {phase.segments_done}/{phase.segments_total}, {counts}")
+            if failure is not None and failure.segments:
+                continue  # the failure below lists them
             for segment, error in sorted(phase.errors.items()):
-                console.print(f"    [red]segment {segment} failed:[/] {error}")
+                console.print(f"    segment {segment} failed: {error}", markup=False)
     if result.status in runner.TERMINAL_STATUSES:
-        runner.render_summary(result, console)
-        _finish(result, json_output)
+        _finish(deployment, result, progress, json_path, flags, dashboard=dashboard)
+    else:
+        console.print(f"follow it with: ddb-migrate status {result.name} --watch{flags}", markup=False)
+        write_json(json_path, {**runner.result_json(result, progress), "dashboard_url": dashboard})
 
 
-class CannotCheckError(click.ClickException):
-    """The check could not run; exit code 2 keeps it apart from "ran and found a problem" (1)."""
-
-    exit_code = 2
-
-
-json_option = click.option(
-    "--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON summary here."
-)
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-@main.command()
+@main.command(epilog=exit_codes(None))
 @with_deployment
-@click.option(
+@option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Most runs to list, newest first.")
+@option("--status", "status_filter", type=click.Choice(EXECUTION_STATUSES), help="Only runs in this status.")
+@json_option()
+def runs(
+    state_machine: str | None,
+    terraform_dir: Path | None,
+    limit: int,
+    status_filter: str | None,
+    json_path: Path | None,
+) -> None:
+    """Recent runs of the state machine (backfills and distributed verifies), newest first.
+
+    \b
+    Example:
+      ddb-migrate runs --terraform-dir infra/ --status FAILED
+    """
+    json_path = json_target(json_path)
+    console = state().console
+    machine = load_state_machine_arn(state_machine, terraform_dir)
+    found = executions.list_executions(machine, limit=limit, status=status_filter)
+    if not found:
+        console.print(f"no runs of {machine}" + (f" in status {status_filter}" if status_filter else ""), markup=False)
+    width = max((len(execution.name) for execution in found), default=0)
+    for execution in found:
+        redriven = f"  redriven {execution.redrive_count}x" if execution.redrive_count else ""
+        console.print(
+            f"{execution.name:<{width}}  {execution.status:<15}  started {_when(execution.start_date)}  "
+            f"ended {_when(execution.stop_date)}{redriven}",
+            markup=False,
+        )
+    write_json(json_path, {"state_machine_arn": machine, "runs": [execution.to_json() for execution in found]})
+
+
+@main.command(epilog=exit_codes(None))
+@with_deployment
+@click.argument("run_ref", metavar="RUN")
+@option(
+    "--cause",
+    default="stopped by an operator with ddb-migrate stop",
+    show_default=True,
+    help="Why it was stopped; recorded as the execution's cause.",
+)
+@json_option()
+def stop(
+    state_machine: str | None, terraform_dir: Path | None, run_ref: str, cause: str, json_path: Path | None
+) -> None:
+    """Stop a running backfill (StopExecution). RUN is an execution name or ARN.
+
+    A stopped execution runs no Catch, so the state machine does NOT reset the capacity a pre-warmed run raised.
+    stop reads the run's last $.capacity from its execution history and prints what pre-warm changed and the
+    commands that restore the original values. Worker invocations already running finish (up to the worker's
+    timeout) and may still write; the checkpoints stay, so the redrive command continues the run later.
+
+    \b
+    Example:
+      ddb-migrate stop run-20250101T120000Z-a1b2c3 --terraform-dir infra/
+    """
+    json_path = json_target(json_path)
+    console = state().console
+    execution_arn = _run_arn(run_ref, state_machine, terraform_dir)
+    before = _describe(execution_arn)
+    stopped = before.status == "RUNNING"
+    if stopped:
+        executions.stop_execution(execution_arn, cause)
+        after = _describe(execution_arn)
+        console.print(f"stopped {after.name}: {after.status} at {_when(after.stop_date)}", markup=False)
+    else:
+        after = before
+        console.print(f"{after.name} is not running ({after.status}); nothing stopped", markup=False)
+    needed = False
+    advice: list[str] = []
+    if after.status == "ABORTED":
+        needed, advice = executions.capacity_advice(executions.last_capacity(execution_arn))
+        for line in advice:
+            console.print(line, markup=False)
+        flags = deployment_flags(state_machine, terraform_dir)
+        console.print(f"continue it later with: ddb-migrate redrive {after.name}{flags}", markup=False)
+    write_json(
+        json_path,
+        {
+            "execution_arn": execution_arn,
+            "name": after.name,
+            "status": after.status,
+            "stopped": stopped,
+            "capacity_restore_needed": needed,
+            "capacity": advice,
+        },
+    )
+
+
+@main.command(epilog=exit_codes("with --follow: " + RUN_FAILED))
+@with_deployment
+@click.argument("run_ref", metavar="RUN")
+@option(
+    "--follow/--no-follow",
+    default=False,
+    help="Follow the redriven run with a progress bar until it ends (default: print the command that does).",
+)
+@json_option()
+def redrive(
+    state_machine: str | None, terraform_dir: Path | None, run_ref: str, follow: bool, json_path: Path | None
+) -> None:
+    """Continue a failed, timed-out or stopped run where it ended (RedriveExecution). RUN: name or ARN.
+
+    Step Functions reruns only what did not succeed, with the same input, within 14 days of the end; the
+    segments resume from their checkpoints in the state table, so finished pages are not copied again.
+
+    \b
+    Example:
+      ddb-migrate redrive run-20250101T120000Z-a1b2c3 --terraform-dir infra/ --follow
+    """
+    json_path = json_target(json_path)
+    console = state().console
+    flags = deployment_flags(state_machine, terraform_dir)
+    deployment = _deployment(state_machine, terraform_dir) if follow else None
+    execution_arn = _run_arn(run_ref, state_machine, terraform_dir)
+    before = _describe(execution_arn)
+    if before.status in ("RUNNING", "SUCCEEDED"):
+        fail(f"{before.name} is {before.status}; only a FAILED, TIMED_OUT or ABORTED run can be redriven")
+    try:
+        executions.redrive_execution(execution_arn)
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        if details.get("Code") == "ExecutionNotRedrivable":
+            fail(
+                f"Step Functions will not redrive {before.name}: {details.get('Message', '')}; start a new run with "
+                f"`ddb-migrate run{flags}`"
+            )
+        raise
+    after = _describe(execution_arn)
+    console.print(
+        f"redriven {after.name} ({after.status}, redrive {after.redrive_count}): the failed segments resume "
+        "from their checkpoints",
+        markup=False,
+    )
+    if deployment is None:
+        console.print(f"follow it with: ddb-migrate status {after.name} --watch{flags}", markup=False)
+        write_json(json_path, runner.result_json(after, None))
+        return
+    result = _follow(deployment, execution_arn, flags)
+    _finish(deployment, result, None, json_path, flags)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Verification and cutover
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@main.command(epilog=exit_codes("differences found"))
+@with_deployment
+@option(
     "--segments",
     type=click.IntRange(1, 10_000),
     help="Parallel Scan segments (default 8; with --distributed the module's default segment count).",
 )
-@click.option("--show", type=click.IntRange(0), default=10, show_default=True, help="Differing keys to print.")
-@json_option
-@click.option(
+@option("--show", type=click.IntRange(0), default=10, show_default=True, help="Differing keys to print.")
+@json_option()
+@option(
     "--sample",
     "sample_fraction",
     type=click.FloatRange(0, 1, min_open=True),
@@ -255,7 +537,7 @@ json_option = click.option(
     help="Check a random share F (0 < F <= 1) of the source's scan segments: a quick look, not a verification "
     "cutover-check accepts (it is not recorded).",
 )
-@click.option(
+@option(
     "--settle-seconds",
     type=click.FloatRange(0),
     default=5.0,
@@ -263,7 +545,7 @@ json_option = click.option(
     help="Re-check differing items after this long (consistent reads) and report only what still differs, so "
     "changes in flight through replication are not errors; 0 disables.",
 )
-@click.option(
+@option(
     "--extra-check",
     type=click.Choice(EXTRA_CHECKS),
     default="auto",
@@ -271,19 +553,19 @@ json_option = click.option(
     help="How to find target items no source item produces: lookup (target key looked up in the source; needs "
     "key-preserving transforms), key-set (target keys held in memory), off. auto: lookup when sound, else key-set.",
 )
-@click.option(
+@option(
     "--max-key-set",
     type=click.IntRange(1),
     default=2_000_000,
     show_default=True,
     help="Most target keys key-set holds in memory (each about 90 bytes plus the key's JSON, ~150 bytes typically).",
 )
-@click.option(
+@option(
     "--transform-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The custom transform module (TRANSFORM_MODULE) when the worker's code cannot be downloaded.",
 )
-@click.option(
+@option(
     "--distributed",
     is_flag=True,
     help="Run the comparison in the backfill state machine (verify mode) instead of here; no extra-item search.",
@@ -303,8 +585,13 @@ def verify(
 ) -> None:
     """Compare transform(source) with the target: matching, missing, different and extra items.
 
-    Exit status: 0 the tables match, 1 differences found, 2 the verification could not run.
+    \b
+    Example:
+      ddb-migrate verify --terraform-dir infra/ --json verify.json
+      ddb-migrate verify --state-machine orders-migration --distributed --segments 256
     """
+    json_path = json_target(json_path)
+    console = state().console
     deployment = _deployment(state_machine, terraform_dir)
     settings = VerifySettings(
         segments=segments or 8,
@@ -313,15 +600,16 @@ def verify(
         extra_check=extra_check,
         max_key_set=max_key_set,
     )
+    if distributed:
+        if transform_file is not None or extra_check not in ("auto", "off"):
+            raise click.UsageError(
+                "--distributed runs the deployment's transform in the worker and does not search for extra "
+                "items; drop --transform-file and --extra-check"
+            )
+        if settle_seconds > MAX_SETTLE_SECONDS:
+            raise click.UsageError(f"--settle-seconds is at most {MAX_SETTLE_SECONDS} with --distributed")
     try:
         if distributed:
-            if transform_file is not None or extra_check not in ("auto", "off"):
-                raise click.UsageError(
-                    "--distributed runs the deployment's transform in the worker and does not search for extra "
-                    "items; drop --transform-file and --extra-check"
-                )
-            if settle_seconds > MAX_SETTLE_SECONDS:
-                raise click.UsageError(f"--settle-seconds is at most {MAX_SETTLE_SECONDS} with --distributed")
             summary = run_distributed(deployment, settings, segments or deployment.default_total_segments, console)
             recorded = not summary["sampled"]
         else:
@@ -337,25 +625,49 @@ def verify(
                 target_access=TargetAccess.from_environment(deployment.worker_environment),
             ).run()
             recorded = record_result(deployment.state_table, summary, client("dynamodb"))
-    except (TransformUnavailableError, VerifyFailedError, MigrationError, BotoCoreError, ClientError) as error:
-        raise CannotCheckError(str(error)) from error
+    except (TransformUnavailableError, VerifyFailedError, MigrationError) as error:
+        raise CannotRunError(" ".join(str(error).split())) from error
     render_report(summary, console, show)
     if recorded:
         console.print(f"recorded as the last verify in {deployment.state_table} (cutover-check reads it)")
     else:
         console.print("a sampled verify is not recorded as the last verify")
-    _write_json(json_path, {**summary, "recorded": recorded})
-    sys.exit(0 if summary["clean"] else 1)
+    write_json(json_path, {**summary, "recorded": recorded})
+    sys.exit(0 if summary["clean"] else EXIT_VERDICT)
 
 
-@main.command("cutover-check")
+@main.command("cutover-check", epilog=exit_codes("NOT READY"))
 @with_deployment
-@click.option("--max-queue-depth", type=click.IntRange(0), default=0, show_default=True, help="Messages allowed.")
-@click.option("--max-message-age-seconds", type=click.FloatRange(0), default=60.0, show_default=True)
-@click.option("--max-iterator-age-seconds", type=click.FloatRange(0), default=60.0, show_default=True)
-@click.option("--max-verify-age-minutes", type=click.FloatRange(0), default=60.0, show_default=True)
-@click.option("--require-metrics", is_flag=True, help="Treat a CloudWatch metric without data as a blocker.")
-@json_option
+@option(
+    "--max-queue-depth",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Replication queue messages (visible, in flight and delayed) allowed at cutover.",
+)
+@option(
+    "--max-message-age-seconds",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="Oldest replication message age allowed (CloudWatch ApproximateAgeOfOldestMessage).",
+)
+@option(
+    "--max-iterator-age-seconds",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="Stream forwarder lag allowed (CloudWatch IteratorAge, maximum over 5 minutes).",
+)
+@option(
+    "--max-verify-age-minutes",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="How old the last recorded verify may be.",
+)
+@option("--require-metrics", is_flag=True, help="Treat a CloudWatch metric without data as a blocker.")
+@json_option()
 def cutover_check(
     state_machine: str | None,
     terraform_dir: Path | None,
@@ -368,8 +680,15 @@ def cutover_check(
 ) -> None:
     """READY or NOT READY to switch the application to the target, with every reason.
 
-    Exit status: 0 READY, 1 NOT READY, 2 the check could not run.
+    Needs the Terraform outputs (--terraform-dir). With a non-empty DLQ it looks at up to 10 of its messages
+    (they stay in the queue) to tell which command can empty it.
+
+    \b
+    Example:
+      ddb-migrate cutover-check --terraform-dir infra/ --require-metrics --json -
     """
+    json_path = json_target(json_path)
+    console = state().console
     deployment = _deployment(state_machine, terraform_dir)
     policy = CutoverPolicy(
         max_queue_depth=max_queue_depth,
@@ -379,178 +698,14 @@ def cutover_check(
         require_metrics=require_metrics,
     )
     now = datetime.now(UTC)
-    try:
-        snapshot = cutover_snapshot(deployment, _clients(), now)
-    except DeploymentNotFoundError as error:
-        raise click.UsageError(str(error)) from error
+    snapshot = cutover_snapshot(deployment, _clients(), now)
     verdict = evaluate(snapshot, policy)
     console.print("[bold green]READY[/]" if verdict.ready else "[bold red]NOT READY[/]")
     markers = {"ok": "[green]ok[/]     ", "warning": "[yellow]warning[/]", "blocker": "[red]blocker[/]"}
     for finding in verdict.findings:
-        console.print(f"  {markers[finding.severity]} {finding.check}: {finding.message}", soft_wrap=True)
-    _write_json(json_path, {"checked_at": now.isoformat(), **verdict.to_json()})
-    sys.exit(0 if verdict.ready else 1)
-
-
-@main.group()
-def replication() -> None:
-    """Live replication: status, pause and resume of the queue consumer, DLQ redrive."""
-
-
-@replication.command("status")
-@with_deployment
-@json_option
-def replication_status(state_machine: str | None, terraform_dir: Path | None, json_path: Path | None) -> None:
-    """Queue depth, oldest message, DLQ, stream failures, mapping states, stream lag and cutoff."""
-    resources = _replication_resources(state_machine, terraform_dir)
-    status = read_status(resources, _clients(), datetime.now(UTC))
-
-    def depth(value: Any) -> str:
-        return "not configured" if value is None else value.describe()
-
-    def seconds(value: float | None, what: str) -> str:
-        return f"unknown (no CloudWatch {what} datapoint in 5 minutes)" if value is None else f"{value:,.1f} s"
-
-    rows = [
-        ("queue", depth(status.queue)),
-        ("in flight", "-" if status.queue is None else f"{status.queue.in_flight:,}"),
-        ("oldest message age", seconds(status.oldest_message_age_seconds, "ApproximateAgeOfOldestMessage")),
-        ("dead-letter queue", depth(status.dlq)),
-        ("stream failure queue", depth(status.stream_failures)),
-        ("consumer mapping", status.consumer_mapping_state or "not configured"),
-        ("forwarder mapping", status.forwarder_mapping_state or "not configured"),
-        ("stream lag (IteratorAge)", seconds(status.iterator_age_seconds, "IteratorAge")),
-        ("cutoff", status.cutoff or "none"),
-    ]
-    for label, value in rows:
-        console.print(f"{label:<26} {value}", markup=False, soft_wrap=True)
-    _write_json(json_path, status.to_json())
-
-
-@replication.command("pause")
-@with_deployment
-@click.option("--wait-seconds", type=click.FloatRange(0), default=120.0, show_default=True)
-def replication_pause(state_machine: str | None, terraform_dir: Path | None, wait_seconds: float) -> None:
-    """Disable the queue consumer's mapping; changes keep accumulating in the queue (up to its retention)."""
-    _set_consumer(state_machine, terraform_dir, enabled=False, wait_seconds=wait_seconds)
-
-
-@replication.command("resume")
-@with_deployment
-@click.option("--wait-seconds", type=click.FloatRange(0), default=120.0, show_default=True)
-def replication_resume(state_machine: str | None, terraform_dir: Path | None, wait_seconds: float) -> None:
-    """Enable the queue consumer's mapping again."""
-    _set_consumer(state_machine, terraform_dir, enabled=True, wait_seconds=wait_seconds)
-
-
-STREAM_FAILURES_EXPLANATION = (
-    "These are Lambda invocation records of the stream forwarder's mapping. Each names a shard and a range of "
-    "sequence numbers whose change records were never forwarded to the queue; they carry no item data, so "
-    "there is nothing to redrive. DynamoDB Streams keeps records for 24 hours, after which the range cannot be "
-    "read again. The changes in those ranges are missing from the target until you repair it: run a new "
-    "backfill (`ddb-migrate run`, which copies the current source state; the live queue keeps newer changes "
-    "in order) or re-sync the affected keys, then check with `ddb-migrate verify`."
-)
-
-
-@replication.command("redrive")
-@with_deployment
-@click.option("--dry-run", is_flag=True, help="Only say what would be moved; every message stays in the DLQ.")
-@click.option("--max-messages", type=click.IntRange(1), help="Stop after this many DLQ messages.")
-@click.option(
-    "--stream-failures",
-    is_flag=True,
-    help="Report the stream failure queue (the forwarder mapping's on-failure records) instead of the DLQ.",
-)
-@click.option(
-    "--acknowledge",
-    is_flag=True,
-    help="With --stream-failures: delete the reported records (after you repaired the target).",
-)
-@json_option
-def replication_redrive(
-    state_machine: str | None,
-    terraform_dir: Path | None,
-    dry_run: bool,
-    max_messages: int | None,
-    stream_failures: bool,
-    acknowledge: bool,
-    json_path: Path | None,
-) -> None:
-    """Move DLQ messages back to the replication queue as "re-read the source" messages (never verbatim)."""
-    resources = _replication_resources(state_machine, terraform_dir)
-    clients = _clients()
-    if stream_failures:
-        if resources.stream_failure_queue_url is None:
-            raise click.UsageError("the stream failure queue is not configured (stream_failure_queue_url is null)")
-        failures = read_stream_failures(
-            clients.sqs, resources.stream_failure_queue_url, acknowledge=acknowledge, now=datetime.now(UTC)
-        )
-        console.print(f"{len(failures)} stream failure record(s) in {resources.stream_failure_queue_url}")
-        for failure in failures:
-            if failure.unparsed is not None:
-                console.print(
-                    f"  {failure.message_id}: not an invocation record: {failure.unparsed[:200]}",
-                    markup=False,
-                    soft_wrap=True,
-                )
-                continue
-            expired = {True: "EXPIRED from the stream", False: "still in the stream", None: "retention unknown"}
-            console.print(
-                f"  shard {failure.shard_id}, sequence {failure.start_sequence_number}..{failure.end_sequence_number}"
-                f" ({failure.batch_size} record(s), {failure.first_arrival} .. {failure.last_arrival}, "
-                f"{failure.condition}): {expired[failure.expired]}",
-                soft_wrap=True,
-            )
-        if failures:
-            console.print(STREAM_FAILURES_EXPLANATION)
-            console.print("deleted from the queue (--acknowledge)" if acknowledge else "left in the queue")
-        _write_json(
-            json_path,
-            {"stream_failures": [failure.to_json() for failure in failures], "acknowledged": acknowledge},
-        )
-        return
-    if resources.dlq_url is None or resources.queue_url is None:
-        raise click.UsageError("the replication queue or its DLQ is not configured (Terraform outputs are null)")
-    report = redrive_dlq(
-        clients.sqs,
-        dlq_url=resources.dlq_url,
-        queue_url=resources.queue_url,
-        dry_run=dry_run,
-        max_messages=max_messages,
-    )
-    if dry_run:
-        console.print(f"dry run: {report.would_move} message(s) would be sent back as resync messages")
-    else:
-        console.print(f"moved {report.moved} message(s) back to the queue as resync messages")
-    for message_id, reason in report.refused:
-        console.print(f"  left in the DLQ {message_id}: {reason}", markup=False, soft_wrap=True)
-    _write_json(json_path, report.to_json())
-    if report.refused:
-        sys.exit(1)
-
-
-def _replication_resources(state_machine: str | None, terraform_dir: Path | None) -> ReplicationResources:
-    try:
-        return ReplicationResources.from_deployment(_deployment(state_machine, terraform_dir))
-    except DeploymentNotFoundError as error:
-        raise click.UsageError(str(error)) from error
-
-
-def _set_consumer(state_machine: str | None, terraform_dir: Path | None, *, enabled: bool, wait_seconds: float) -> None:
-    resources = _replication_resources(state_machine, terraform_dir)
-    if resources.consumer_mapping_uuid is None:
-        raise click.UsageError("the consumer mapping is not configured (consumer_event_source_mapping_uuid is null)")
-    try:
-        set_mapping_enabled(
-            client("lambda"),
-            resources.consumer_mapping_uuid,
-            enabled,
-            on_state=lambda state: console.print(f"consumer mapping {resources.consumer_mapping_uuid}: {state}"),
-            timeout_seconds=wait_seconds,
-        )
-    except MappingStateTimeoutError as error:
-        _fail(str(error))
+        console.print(f"  {markers[finding.severity]} {finding.check}: {escape(finding.message)}")
+    write_json(json_path, {"checked_at": now.isoformat(), **verdict.to_json()})
+    sys.exit(0 if verdict.ready else EXIT_VERDICT)
 
 
 def _clients() -> Clients:
@@ -559,64 +714,48 @@ def _clients() -> Clients:
     )
 
 
-def _write_json(path: Path | None, document: dict[str, Any]) -> None:
-    if path is not None:
-        path.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
+# ----------------------------------------------------------------------------------------------------------------
+# Local tools
+# ----------------------------------------------------------------------------------------------------------------
 
 
-def _fail(message: str) -> NoReturn:
-    raise CannotCheckError(message)
-
-
-@main.command()
-@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port on 127.0.0.1; 0 picks a free one.")
-@click.option("--ready-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the endpoint here.")
+@main.command(epilog=exit_codes(None))
+@option("--port", type=click.IntRange(0, 65535), default=0, help="Port on 127.0.0.1; 0 picks a free one.")
+@option("--ready-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the endpoint here.")
 def emulator(port: int, ready_file: Path | None) -> None:
-    """Run the embedded AWS emulator in the foreground until interrupted."""
+    """Run the embedded AWS emulator in the foreground until interrupted.
+
+    \b
+    Example:
+      ddb-migrate emulator --port 4566
+    """
     from ddbmigrate.emulator.__main__ import serve  # noqa: PLC0415 - moto is heavy; only this command needs it
+    from ddbmigrate.local import announce_when_ready  # noqa: PLC0415 - next to serve, which it goes with
 
-    serve(port=port, ready_file=ready_file)
-
-
-def _execution_arn(deployment: Deployment, execution: str) -> str:
-    if execution.startswith("arn:"):
-        return execution
-    machine = deployment.state_machine_arn
-    return machine.replace(":stateMachine:", ":execution:") + f":{execution}"
+    with announce_when_ready(ready_file, lambda banner: click.echo(banner, err=True)) as watched_ready_file:
+        serve(port=port, ready_file=watched_ready_file)
 
 
-def _finish(result: runner.ExecutionResult, json_output: Path | None) -> None:
-    if json_output:
-        json_output.write_text(
-            json.dumps(
-                {
-                    "execution_arn": result.execution_arn,
-                    "status": result.status,
-                    "output": result.output,
-                    "error": result.error,
-                    "cause": result.cause,
-                },
-                indent=2,
-            ),
-            encoding="utf-8",
-        )
-    if not result.succeeded:
-        sys.exit(1)
-
-
-@main.command()
-@click.option("--items", type=click.IntRange(100), default=50_000, show_default=True, help="Source items to generate.")
-@click.option("--segments", type=click.IntRange(1, 10_000), default=8, show_default=True, help="Backfill segments.")
-@click.option("--workload-rate", type=click.FloatRange(0.1), default=40.0, show_default=True, help="Writes/s.")
-@click.option(
+@main.command(epilog=exit_codes("the migration was not verified"))
+@option("--items", type=click.IntRange(100), default=50_000, show_default=True, help="Source items to generate.")
+@option("--segments", type=click.IntRange(1, 10_000), default=8, show_default=True, help="Backfill segments.")
+@option(
+    "--workload-rate",
+    type=click.FloatRange(0.1),
+    default=40.0,
+    show_default=True,
+    help="Writes per second the simulated application makes to the source during the migration.",
+)
+@option(
     "--endpoint",
     type=click.Choice(["emulator", "external"]),
     default="emulator",
     envvar="DDB_MIGRATE_DEMO_TARGET",
     show_default=True,
-    help="emulator: start the embedded emulator; external: use AWS_ENDPOINT_URL (LocalStack) or AWS itself.",
+    help="emulator: start the embedded emulator; external: use AWS_ENDPOINT_URL (LocalStack) or AWS itself "
+    "(env DDB_MIGRATE_DEMO_TARGET).",
 )
-@click.option(
+@option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path(".build/demo"),
@@ -624,7 +763,12 @@ def _finish(result: runner.ExecutionResult, json_output: Path | None) -> None:
     help="Where the demo's Terraform stack, logs and results go.",
 )
 def demo(items: int, segments: int, workload_rate: float, endpoint: str, workdir: Path) -> None:
-    """A verified live migration under load: replication paused → backfill → drain → verify."""
+    """A verified live migration under load: replication paused → backfill → drain → verify.
+
+    \b
+    Example:
+      ddb-migrate demo --items 10000 --segments 4
+    """
     from ddbmigrate.demo import Demo  # noqa: PLC0415 - only this command needs the demo machinery
 
     report = Demo(
@@ -632,8 +776,13 @@ def demo(items: int, segments: int, workload_rate: float, endpoint: str, workdir
         segments=segments,
         workload_rate=workload_rate,
         workdir=workdir.resolve() / runner.new_run_name("demo"),
-        console=console,
+        console=state().console,
         use_emulator=endpoint == "emulator",
     ).run()
     if not report.verified:
-        sys.exit(1)
+        sys.exit(EXIT_VERDICT)
+
+
+from ddbmigrate.cli_replication import replication  # noqa: E402 - the group attaches to main, defined above
+
+main.add_command(replication)

@@ -48,6 +48,9 @@ class CutoverSnapshot:
     forwarder_mapping_state: str | None
     iterator_age_seconds: float | None
     last_verify: VerifyRecord | None
+    # Of dlq_sampled DLQ messages looked at, how many `replication redrive` would refuse; None: not looked.
+    dlq_refused: int | None = None
+    dlq_sampled: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def evaluate(snapshot: CutoverSnapshot, policy: CutoverPolicy) -> Verdict:
     findings = [
         _queue_depth(snapshot, policy),
         _oldest_message(snapshot, policy),
-        _must_be_empty("dlq", "dead-letter queue", snapshot.dlq, "run `ddb-migrate replication redrive`"),
+        _must_be_empty("dlq", "dead-letter queue", snapshot.dlq, _dlq_remedy(snapshot)),
         _must_be_empty(
             "stream_failures",
             "stream failure queue",
@@ -161,6 +164,22 @@ def _must_be_empty(check: str, what: str, depth: QueueDepth | None, remedy: str)
             check, "blocker", f"{what} is not empty: {depth.describe()} messages hold changes never applied; {remedy}"
         )
     return Finding(check, "ok", f"{what} is empty")
+
+
+def _dlq_remedy(snapshot: CutoverSnapshot) -> str:
+    """The command that can actually empty the DLQ: redrive resends replication messages and refuses the rest."""
+    redrive = "run `ddb-migrate replication redrive`"
+    inspect = (
+        "`ddb-migrate replication dlq show`, then `ddb-migrate replication dlq discard` once the items are repaired"
+    )
+    if snapshot.dlq_refused is None:
+        return f"{redrive}; what it refuses, see with {inspect}"
+    if snapshot.dlq_refused == 0:
+        return redrive
+    refused = f"{snapshot.dlq_refused} of the {snapshot.dlq_sampled} looked at are not messages redrive can resend"
+    if snapshot.dlq_refused < snapshot.dlq_sampled:
+        return f"{refused}: {redrive} for the others, and see the refused ones with {inspect}"
+    return f"{refused}: see them with {inspect}"
 
 
 def _mapping(check: str, what: str, state: str | None) -> Finding:

@@ -1,4 +1,4 @@
-"""The AWS side of ``replication status|pause|resume|redrive`` and ``cutover-check``.
+"""The AWS side of ``replication status|pause|resume|redrive|dlq`` and ``cutover-check``.
 
 Every resource comes from the replication module's Terraform outputs (names in docs/ARCHITECTURE.md); a null
 output is a feature that is not deployed. Clients are passed in so tests run against moto.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +18,13 @@ from botocore.exceptions import ClientError
 
 from ddbmigrate.cutover import CutoverSnapshot, QueueDepth
 from ddbmigrate.deployment import Deployment, DeploymentNotFoundError
-from migration_core.replication import SQS_MAX_MESSAGE_BYTES, ReplicationMessageError, make_resync_message
+from migration_core.attribute_values import format_key
+from migration_core.replication import (
+    SQS_MAX_MESSAGE_BYTES,
+    ReplicationMessageError,
+    decode_message,
+    make_resync_message,
+)
 from migration_core.state import StateStore
 
 REPLICATION_OUTPUTS = (
@@ -37,6 +43,8 @@ STREAM_RETENTION = timedelta(hours=24)
 SQS_BATCH = 10
 # Long enough to work through a DLQ without a received message becoming visible (and received) again.
 HOLD_SECONDS = 300
+# DLQ messages cutover-check looks at to tell whether `replication redrive` can empty the DLQ.
+CUTOVER_DLQ_SAMPLE = 10
 
 
 class MappingStateTimeoutError(RuntimeError):
@@ -59,8 +67,7 @@ class ReplicationResources:
         outputs = deployment.outputs
         if not any(name in outputs for name in REPLICATION_OUTPUTS):
             raise DeploymentNotFoundError(
-                "the replication resources come from Terraform outputs (replication_queue_url, ...); pass "
-                "--terraform-dir (env DDB_MIGRATE_TERRAFORM_DIR) of the root module that deploys ddb-migrate"
+                deployment.missing_outputs_message("replication (outputs replication_queue_url, ...)")
             )
 
         def output(name: str) -> str | None:
@@ -209,7 +216,15 @@ def read_status(resources: ReplicationResources, clients: Clients, now: datetime
 
 
 def cutover_snapshot(deployment: Deployment, clients: Clients, now: datetime) -> CutoverSnapshot:
-    status = read_status(ReplicationResources.from_deployment(deployment), clients, now)
+    resources = ReplicationResources.from_deployment(deployment)
+    status = read_status(resources, clients, now)
+    refused: int | None = None
+    sampled = 0
+    if resources.dlq_url is not None and status.dlq is not None and status.dlq.total > 0:
+        # Which command can empty the DLQ depends on what is in it; a short hold keeps the look harmless.
+        letters = peek_dlq(clients.sqs, resources.dlq_url, max_messages=CUTOVER_DLQ_SAMPLE, hold_seconds=30)
+        sampled = len(letters)
+        refused = sum(1 for letter in letters if letter.redrive_refusal is not None) if letters else None
     return CutoverSnapshot(
         taken_at=now,
         source_table=deployment.source_table,
@@ -222,6 +237,8 @@ def cutover_snapshot(deployment: Deployment, clients: Clients, now: datetime) ->
         forwarder_mapping_state=status.forwarder_mapping_state,
         iterator_age_seconds=status.iterator_age_seconds,
         last_verify=StateStore(clients.dynamodb, deployment.state_table).last_verify(),
+        dlq_refused=refused,
+        dlq_sampled=sampled,
     )
 
 
@@ -380,6 +397,124 @@ def _release(sqs: Any, url: str, receipt_handles: list[str]) -> None:
                 for index, handle in enumerate(chunk)
             ],
         )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Looking into the DLQ, and discarding from it
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    message_id: str
+    group_id: str | None
+    receive_count: int | None
+    sent_at: str | None
+    summary: str
+    # Why `replication redrive` would leave it in the DLQ; None when redrive would resend it.
+    redrive_refusal: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def _dead_letter(message: dict[str, Any]) -> DeadLetter:
+    attributes = message.get("Attributes", {})
+    body = str(message.get("Body", ""))
+    try:
+        event = decode_message(body)
+        summary = f"{event.event_name} of {format_key(event.keys)}" + (
+            f" in {event.source_table}" if event.source_table else ""
+        )
+        if event.reread:
+            summary += " (a resync: re-reads the source)"
+        make_resync_message(body, nonce="peek", max_bytes=SQS_MAX_MESSAGE_BYTES)
+        refusal = None
+    except (ReplicationMessageError, ValueError, TypeError, KeyError) as error:
+        refusal = str(error)
+        summary = f"not a replication message: {body[:120]!r}" + ("..." if len(body) > 120 else "")
+    sent = attributes.get("SentTimestamp")
+    return DeadLetter(
+        message_id=message["MessageId"],
+        group_id=attributes.get("MessageGroupId"),
+        receive_count=int(attributes["ApproximateReceiveCount"]) if "ApproximateReceiveCount" in attributes else None,
+        sent_at=None if sent is None else datetime.fromtimestamp(int(sent) / 1000, UTC).isoformat(),
+        summary=summary,
+        redrive_refusal=refusal,
+    )
+
+
+def _walk_queue(
+    sqs: Any,
+    url: str,
+    *,
+    visit: Callable[[dict[str, Any]], bool],
+    max_messages: int | None,
+    wait_seconds: int,
+    hold_seconds: int,
+) -> None:
+    """Receive every message once; ``visit`` returns True to delete it, else it is visible again at the end.
+
+    Held messages stay invisible until the end so the loop does not receive them twice. In a FIFO queue SQS
+    hands out a group's later messages only once the earlier ones are gone, so a walk that deletes nothing sees
+    at most the first batch of each group."""
+    held: list[str] = []
+    seen: set[str] = set()
+    try:
+        while max_messages is None or len(seen) < max_messages:
+            batch = SQS_BATCH if max_messages is None else min(SQS_BATCH, max_messages - len(seen))
+            messages = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=batch,
+                WaitTimeSeconds=wait_seconds,
+                VisibilityTimeout=hold_seconds,
+                MessageSystemAttributeNames=["All"],
+            ).get("Messages", [])
+            fresh = [message for message in messages if message["MessageId"] not in seen]
+            held.extend(message["ReceiptHandle"] for message in messages if message["MessageId"] in seen)
+            if not fresh:
+                break
+            for message in fresh:
+                seen.add(message["MessageId"])
+                if visit(message):
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                else:
+                    held.append(message["ReceiptHandle"])
+    finally:
+        _release(sqs, url, held)
+
+
+def peek_dlq(
+    sqs: Any,
+    url: str,
+    *,
+    max_messages: int | None = None,
+    wait_seconds: int = 1,
+    hold_seconds: int = HOLD_SECONDS,
+) -> list[DeadLetter]:
+    """The DLQ's messages, left in the queue (each receive counts in its ApproximateReceiveCount)."""
+    letters: list[DeadLetter] = []
+
+    def keep(message: dict[str, Any]) -> bool:
+        letters.append(_dead_letter(message))
+        return False
+
+    _walk_queue(sqs, url, visit=keep, max_messages=max_messages, wait_seconds=wait_seconds, hold_seconds=hold_seconds)
+    return letters
+
+
+def discard_dlq(sqs: Any, url: str, *, message_ids: Collection[str] | None, wait_seconds: int = 1) -> list[DeadLetter]:
+    """Delete the DLQ messages with these ids (every message when None); returns what was deleted."""
+    deleted: list[DeadLetter] = []
+
+    def delete(message: dict[str, Any]) -> bool:
+        if message_ids is not None and message["MessageId"] not in message_ids:
+            return False
+        deleted.append(_dead_letter(message))
+        return True
+
+    _walk_queue(sqs, url, visit=delete, max_messages=None, wait_seconds=wait_seconds, hold_seconds=HOLD_SECONDS)
+    return deleted
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ddbmigrate import runner
-from ddbmigrate.aws import CLI_CONFIG
+from ddbmigrate.aws import DATA_CONFIG
 from ddbmigrate.deployed_transform import DeployedTransform
 from ddbmigrate.deployment import Deployment
 from ddbmigrate.progress import read_progress
@@ -136,7 +136,7 @@ class LocalVerify:
         self._workers = min(settings.segments, MAX_LOCAL_WORKERS)
         # Each worker thread may have a Scan and a BatchGetItem in flight.
         pool = Config(max_pool_connections=2 * self._workers + 4)
-        config = CLI_CONFIG.merge(pool)
+        config = DATA_CONFIG.merge(pool)
         self._dynamodb: Any = dynamodb or boto3.client("dynamodb", config=config)
         # A target in another account is read as the deployment's Lambdas read it (an assumed role, or its ARN).
         self._target_dynamodb: Any = (
@@ -455,9 +455,9 @@ def run_distributed(
                 break
             sleep(poll_seconds)
     if not result.succeeded or result.output is None:
-        raise VerifyFailedError(
-            f"the verify execution {name} ended {result.status}: {result.error or ''} {result.cause or ''}".strip()
-        )
+        failure = result.failure
+        reason = "" if failure is None else f": {failure.headline}"
+        raise VerifyFailedError(f"the verify execution {name} ended {result.status}{reason}")
     return result.output
 
 

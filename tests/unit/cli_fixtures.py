@@ -13,15 +13,19 @@ import json
 import os
 import stat
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from click.testing import CliRunner, Result
 from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.core.utils import utcnow
+from moto.stepfunctions.models import stepfunctions_backends
 
 from ddbmigrate.aws import client
 from ddbmigrate.cli import main
@@ -197,3 +201,43 @@ def fake_terraform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outputs: Map
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     return root
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Step Functions executions in moto
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def start_run(deployed: Deployed, name: str) -> str:
+    """An execution of the deployment's state machine; moto keeps it RUNNING until a test changes it."""
+    return str(
+        boto3.client("stepfunctions", region_name=REGION).start_execution(
+            stateMachineArn=deployed.output("state_machine_arn"), name=name, input="{}"
+        )["executionArn"]
+    )
+
+
+def end_run(execution_arn: str, status: str, *, error: str | None = None, cause: str | None = None) -> None:
+    """Give a moto execution the outcome a real run would have had."""
+    execution = stepfunctions_backends[DEFAULT_ACCOUNT_ID][REGION].describe_execution(execution_arn)
+    execution.status = status
+    execution.error = error
+    execution.cause = cause
+    execution.stop_date = utcnow()
+
+
+def answer(operation: str, respond: Callable[[dict[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Answer a Step Functions operation of the CLI's client that moto lacks (or answers too simply).
+
+    ``respond`` gets the request's parameters and returns the response; a response with an ``Error`` key is
+    returned as an HTTP 400 error. Returns the parameters of every call, for the test to check."""
+    calls: list[dict[str, Any]] = []
+
+    def handler(params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+        arguments = json.loads(params["body"] or b"{}")
+        calls.append(arguments)
+        response = respond(arguments)
+        return SimpleNamespace(status_code=400 if "Error" in response else 200), response
+
+    client("stepfunctions").meta.events.register(f"before-call.sfn.{operation}", handler)
+    return calls

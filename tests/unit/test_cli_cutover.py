@@ -226,3 +226,42 @@ def test_the_command_lists_every_reason_and_exits_1(tmp_path: Path, monkeypatch:
     assert any("minutes old" in reason for reason in reasons)
     assert any("the last verify found differences" in reason for reason in reasons)
     assert len(reasons) == 9
+
+
+@pytest.mark.parametrize(
+    ("refused", "sampled", "recommended", "not_recommended"),
+    [
+        (0, 3, "run `ddb-migrate replication redrive`", "dlq discard"),
+        (3, 3, "3 of the 3 looked at are not messages redrive can resend: see them with", "for the others"),
+        (1, 3, "`ddb-migrate replication redrive` for the others", None),
+        (None, 0, "run `ddb-migrate replication redrive`; what it refuses, see with", None),
+    ],
+)
+def test_a_full_dlq_gets_the_command_that_can_empty_it(
+    refused: int | None, sampled: int, recommended: str, not_recommended: str | None
+) -> None:
+    [message] = blockers(replace(GOOD, dlq=QueueDepth(3, 0, 0), dlq_refused=refused, dlq_sampled=sampled))
+
+    assert recommended in message
+    if not_recommended is not None:
+        assert not_recommended not in message
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_command_recommends_dlq_show_and_discard_when_redrive_would_refuse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployed = deploy(tmp_path, monkeypatch, replication=True, mappings_enabled=True)
+    dlq = deployed.output("replication_dlq_url")
+    sqs = boto3.client("sqs", region_name=REGION)
+    sqs.send_message(QueueUrl=dlq, MessageBody="not json", MessageGroupId="g", MessageDeduplicationId="d")
+
+    result = deployed.invoke("cutover-check", "--json", "-")
+
+    assert result.exit_code == 1
+    [reason] = [reason for reason in json.loads(result.stdout)["reasons"] if "dead-letter" in reason]
+    assert "1 of the 1 looked at are not messages redrive can resend" in reason
+    assert "`ddb-migrate replication dlq show`" in reason
+    assert "run `ddb-migrate replication redrive`" not in reason
+    received = sqs.receive_message(QueueUrl=dlq, MessageSystemAttributeNames=["All"])["Messages"]
+    assert [message["Body"] for message in received] == ["not json"], "the look left the message in the DLQ"

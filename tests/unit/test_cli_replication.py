@@ -10,14 +10,17 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from click.testing import CliRunner
 
-from ddbmigrate.replication_ops import MappingStateTimeoutError, set_mapping_enabled
+from ddbmigrate.cli import main
+from ddbmigrate.replication_ops import REPLICATION_OUTPUTS, MappingStateTimeoutError, set_mapping_enabled
 from migration_core.replication import decode_message, encode_stream_record
 from tests.unit.cli_fixtures import (
     REGION,
     Deployed,
     aws,  # noqa: F401 - a fixture
     deploy,
+    fake_terraform,
 )
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -93,6 +96,18 @@ def test_pause_and_resume_flip_the_consumer_mapping(tmp_path: Path, monkeypatch:
     assert resumed.output.strip().endswith(": Enabled")
 
 
+def test_pause_reports_the_mapping_state_as_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deployed = deploy(tmp_path, monkeypatch, replication=True, mappings_enabled=True)
+
+    result = deployed.invoke("replication", "pause", "--json", "-")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "mapping_uuid": deployed.output("consumer_event_source_mapping_uuid"),
+        "state": "Disabled",
+    }
+
+
 def test_status_shows_every_part_of_replication(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     deployed = deploy(tmp_path, monkeypatch, replication=True)
     dead_letter(deployed, 1)
@@ -115,13 +130,41 @@ def test_status_shows_every_part_of_replication(tmp_path: Path, monkeypatch: pyt
     assert "unknown (no CloudWatch ApproximateAgeOfOldestMessage datapoint" in result.output
 
 
-def test_replication_commands_need_the_terraform_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_terraform_dir_without_replication_outputs_says_replication_is_not_deployed_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     deployed = deploy(tmp_path, monkeypatch, replication=False)
 
     result = deployed.invoke("replication", "status")
 
     assert result.exit_code == 2
-    assert "replication resources come from Terraform outputs" in result.output
+    assert "is not among the Terraform outputs of" in result.output
+    assert "not deployed there" in result.output
+    assert "pass --terraform-dir" not in result.output, "it was passed; the outputs are what is missing"
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_replication_disabled_in_the_module_is_named_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The module outputs null for every replication output while replication is off.
+    deployed = deploy(tmp_path, monkeypatch, replication=False)
+    fake_terraform(tmp_path, monkeypatch, {**deployed.outputs, **dict.fromkeys(REPLICATION_OUTPUTS)})
+
+    result = deployed.invoke("replication", "pause")
+
+    assert result.exit_code == 2
+    assert "replication is not enabled in the root module" in result.output
+    assert "replication = { enabled = true }" in result.output
+
+
+def test_replication_commands_without_terraform_dir_ask_for_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deployed = deploy(tmp_path, monkeypatch, replication=True)
+
+    result = CliRunner().invoke(
+        main, ["replication", "status", "--state-machine", deployed.output("state_machine_arn")]
+    )
+
+    assert result.exit_code == 2
+    assert "pass --terraform-dir" in result.output
 
 
 def test_redrive_sends_resync_messages_in_the_same_group_and_empties_the_dlq(
@@ -273,3 +316,91 @@ def test_a_mapping_that_does_not_settle_times_out() -> None:
             sleep=lambda seconds: None,
             monotonic=lambda: float(next(clock)),
         )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# replication dlq show|discard
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def poison(deployed: Deployed, body: str = "not json", group: str = "odd") -> str:
+    return str(
+        boto3.client("sqs", region_name=REGION).send_message(
+            QueueUrl=deployed.output("replication_dlq_url"),
+            MessageBody=body,
+            MessageGroupId=group,
+            MessageDeduplicationId=f"{group}-{body}",
+        )["MessageId"]
+    )
+
+
+def test_dlq_show_lists_the_messages_and_leaves_them_in_the_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployed = deploy(tmp_path, monkeypatch, replication=True)
+    group = dead_letter(deployed, 1)
+    poisoned = poison(deployed)
+
+    result = deployed.invoke("replication", "dlq", "show", "--json", "-")
+
+    assert result.exit_code == 0, result.output
+    messages = {message["group_id"]: message for message in json.loads(result.stdout)["messages"]}
+    assert set(messages) == {group, "odd"}
+    assert messages[group]["summary"] == 'MODIFY of {"pk":{"S":"k1"},"sk":{"N":"1"}} in source'
+    assert messages[group]["redrive_refusal"] is None
+    assert messages["odd"]["message_id"] == poisoned
+    assert messages["odd"]["summary"] == "not a replication message: 'not json'"
+    assert "message body is not JSON" in messages["odd"]["redrive_refusal"]
+    assert messages["odd"]["receive_count"] == 1
+    assert "2 (2 visible, 0 in flight, 0 delayed) message(s)" in result.stderr
+    assert "redrive refuses: message body is not JSON" in result.stderr
+    assert depth(deployed.output("replication_dlq_url")) == 2
+    assert len(drain(deployed.output("replication_dlq_url"))) == 2, "visible again right away"
+
+
+def test_dlq_discard_with_yes_deletes_only_the_named_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deployed = deploy(tmp_path, monkeypatch, replication=True)
+    dead_letter(deployed, 1)
+    poisoned = poison(deployed)
+
+    result = deployed.invoke("replication", "dlq", "discard", "--message-id", poisoned, "--yes", "--json", "-")
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [letter["message_id"] for letter in document["discarded"]] == [poisoned]
+    assert document["not_found"] == []
+    [left] = drain(deployed.output("replication_dlq_url"))
+    assert left["Body"] != "not json"
+
+
+def test_dlq_discard_asks_for_the_queue_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deployed = deploy(tmp_path, monkeypatch, replication=True)
+    poison(deployed, "a", group="g1")
+    poison(deployed, "b", group="g2")
+    arguments = ["replication", "dlq", "discard", "--terraform-dir", str(deployed.terraform_dir)]
+    dlq = deployed.output("replication_dlq_url")
+
+    wrong = CliRunner().invoke(main, arguments, input="replication.fifo\n")
+    no_answer = CliRunner().invoke(main, arguments, input="")
+    assert depth(dlq) == 2
+    right = CliRunner().invoke(main, arguments, input="replication-dlq.fifo\n")
+
+    assert wrong.exit_code == no_answer.exit_code == 2
+    assert "not confirmed (the queue's name is replication-dlq.fifo); nothing was deleted" in wrong.output
+    assert "This deletes every message (2)" in right.output
+    assert right.exit_code == 0, right.output
+    assert "discarded 2 message(s)" in right.output
+    assert depth(dlq) == 0
+
+
+def test_redrive_points_at_dlq_show_and_discard_for_what_it_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployed = deploy(tmp_path, monkeypatch, replication=True)
+    poison(deployed)
+
+    result = deployed.invoke("replication", "redrive")
+
+    assert result.exit_code == 1
+    assert "ddb-migrate replication dlq show --terraform-dir" in result.output
+    assert "ddb-migrate replication dlq discard --message-id ID --terraform-dir" in result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
 import shutil
 import stat
@@ -10,7 +12,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import jmespath
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -222,6 +223,13 @@ def test_the_bundled_wheels_are_the_releases_the_tests_run() -> None:
         assert f"modules/lambda_function/vendor/{wheel.name}" in main_tf
 
 
+def test_the_vendored_wheels_are_the_files_their_readme_records() -> None:
+    """A wheel replaced without updating the record (or changed on disk) is caught before it ships."""
+    readme = (VENDOR / "README.md").read_text(encoding="utf-8")
+    for wheel in VENDORED_WHEELS:
+        assert f"| `{wheel.name}` | `{hashlib.sha256(wheel.read_bytes()).hexdigest()}` |" in readme
+
+
 def test_wheels_are_unpacked_at_the_zip_root_reproducibly(tmp_path: Path) -> None:
     source = make_sources(tmp_path, 1_700_000_000)
     first, second = tmp_path / "a.zip", tmp_path / "b.zip"
@@ -253,7 +261,9 @@ def test_the_bundled_powertools_imports_from_the_zip_alone(tmp_path: Path) -> No
     # -S leaves site-packages out: only the zip's files and the standard library can be imported, plus
     # jmespath, which the Lambda runtime provides with boto3 (a copy of the test run's stands in for it).
     runtime = tmp_path / "runtime"
-    shutil.copytree(Path(jmespath.__file__).parent, runtime / "jmespath")
+    jmespath = importlib.util.find_spec("jmespath")
+    assert jmespath is not None and jmespath.origin is not None
+    shutil.copytree(Path(jmespath.origin).parent, runtime / "jmespath")
     env = {"PYTHONPATH": f"{extracted}{os.pathsep}{runtime}"}
     result = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, check=False, env=env)
     assert result.returncode == 0, result.stderr
