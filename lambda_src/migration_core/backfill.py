@@ -92,7 +92,10 @@ class BackfillService:
                 raise InvalidInput(f"table {table.name!r} is {table.status}, not ACTIVE; retry when it is ACTIVE")
             self._key_schemas[table.name] = table.key_schema
         self._preflight(run)
-        self._state.create_run(run, source.item_count)
+        if isinstance(execution_input, dict) and execution_input.get("resume_run_id") is not None:
+            self._state.resume_run(run)
+        else:
+            self._state.create_run(run, source.item_count)
         return {"run": run.to_event(), "segments": self._segments(run)}
 
     def run_segment(self, request: SegmentRequest, remaining_ms: Callable[[], int]) -> SegmentResult:

@@ -26,6 +26,7 @@ EXECUTION_INPUT_FIELDS = frozenset(
         "prewarm_rcu",
         "prewarm_wcu",
         "prewarm_on_demand_warm_throughput",
+        "resume_run_id",
     }
 )
 PREWARM_DETAIL_FIELDS = ("prewarm_rcu", "prewarm_wcu", "prewarm_on_demand_warm_throughput")
@@ -48,6 +49,13 @@ def parse_execution_input(raw: Any, *, run_id: Any, config: WorkerConfig) -> Run
             f"unknown field(s) in the execution input: {', '.join(unknown)}; "
             f"accepted fields: {', '.join(sorted(EXECUTION_INPUT_FIELDS))}"
         )
+
+    resume = execution_input.get("resume_run_id")
+    if resume is not None:
+        if not isinstance(resume, str) or not 0 < len(resume) <= MAX_RUN_ID_LENGTH:
+            raise InvalidInput(f"resume_run_id must be the run id (execution name) of an earlier run, got {resume!r}")
+        # The earlier run's id keys its checkpoints: this execution continues them.
+        run_id = resume
 
     source_table = _configured_table(execution_input, "source_table", config.source_table)
     target_table = _configured_table(execution_input, "target_table", config.target_table)

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from migration_core.attribute_values import dumps_item, loads_item
 from migration_core.clock import Clock, iso_timestamp, parse_iso_timestamp, utc_now
-from migration_core.errors import CheckpointConflict
+from migration_core.errors import CheckpointConflict, InvalidInput
 from migration_core.models import PHASE_COUNT_FIELDS, Phase, RunSpec, SegmentCounts
 from migration_core.types import AttributeValue, Item
 
@@ -118,6 +118,41 @@ class StateStore:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
+
+    def resume_run(self, run: RunSpec) -> None:
+        """Mark an earlier run as running again; refuse when the run differs from the one its checkpoints belong to."""
+        response = self._client.get_item(
+            TableName=self._table_name,
+            Key=_typed({"pk": {"S": run.run_id}, "sk": {"S": RUN_SORT_KEY}}),
+            ConsistentRead=True,
+        )
+        stored = response.get("Item")
+        if stored is None:
+            raise InvalidInput(
+                f"run {run.run_id} has no record in the state table (records are kept {RETENTION.days} days): "
+                "there is nothing to resume; start a new run"
+            )
+        expected = {
+            "source_table": run.source_table,
+            "target_table": run.target_table,
+            "total_segments": str(run.total_segments),
+            "mode": run.mode,
+            "cleanup": run.cleanup,
+        }
+        recorded = {name: next(iter(stored[name].values()), None) for name in expected if name in stored}
+        differing = [name for name, value in expected.items() if recorded.get(name) != value]
+        if differing:
+            details = ", ".join(f"{name} {recorded.get(name)!r} (now {expected[name]!r})" for name in differing)
+            raise InvalidInput(
+                f"run {run.run_id} was planned with {details}; a resumed run must keep them, since its checkpoints "
+                "belong to those segments"
+            )
+        now = self._clock()
+        self._update(
+            {"pk": {"S": run.run_id}, "sk": {"S": RUN_SORT_KEY}},
+            set_values={"status": {"S": "RUNNING"}, "resumed_at": {"S": iso_timestamp(now)}, **self._touch()},
+            remove=["finished_at"],
+        )
 
     def run_started_at(self, run_id: str) -> datetime | None:
         response = self._client.get_item(

@@ -33,10 +33,12 @@ locals {
     JitterStrategy  = "FULL"
   }
   # A segment invocation may also time out (Sandbox.Timedout is how Step Functions names a function that ran
-  # out of time; States.Timeout is the task's own TimeoutSeconds). Retrying is safe: the segment resumes from
-  # the checkpoint its last finished page recorded.
+  # out of time; States.Timeout is the task's own TimeoutSeconds), or find its checkpoint moved by an earlier
+  # invocation of the segment that is still running (CheckpointConflict: after a timeout, or a resumed run
+  # overlapping a stopped one). Retrying is safe: the segment resumes from the checkpoint its last finished page
+  # recorded, and rewriting a page is idempotent.
   segment_retry = merge(local.lambda_service_retry, {
-    ErrorEquals     = concat(local.lambda_service_errors, ["Sandbox.Timedout", "States.Timeout"])
+    ErrorEquals     = concat(local.lambda_service_errors, ["Sandbox.Timedout", "States.Timeout", "CheckpointConflict"])
     MaxAttempts     = 8
     MaxDelaySeconds = 120
   })

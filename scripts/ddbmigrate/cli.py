@@ -176,7 +176,6 @@ def run(
       ddb-migrate run --state-machine orders-migration --no-follow --json -
     """
     json_path = json_target(json_path, json_output)
-    console = state().console
     deployment = _deployment(state_machine, terraform_dir)
     run_input: dict[str, Any] = {
         "source_table": source_table or deployment.source_table,
@@ -191,7 +190,19 @@ def run(
         run_input["cleanup_destination_table"] = True
         run_input["confirm_cleanup"] = confirm_cleanup or ""
     run_input.update(_prewarm_input(prewarm, prewarm_rcu, prewarm_wcu, prewarm_warm_throughput))
-    name = run_name or runner.new_run_name()
+    _start(deployment, run_input, run_name or runner.new_run_name(), follow, json_path, state_machine, terraform_dir)
+
+
+def _start(
+    deployment: Deployment,
+    run_input: dict[str, Any],
+    name: str,
+    follow: bool,
+    json_path: Path | None,
+    state_machine: str | None,
+    terraform_dir: Path | None,
+) -> None:
+    console = state().console
     flags = deployment_flags(state_machine, terraform_dir)
     # Printed before StartExecution: an interrupt while the call is in flight may still have started the run.
     console.print(f"starting {name} on {deployment.state_machine_arn}", markup=False)
@@ -258,7 +269,7 @@ def _finish(
 ) -> None:
     console = state().console
     if progress is None:
-        progress = read_progress(deployment.state_table, result.name)
+        progress = read_progress(deployment.state_table, result.run_id)
     runner.render_summary(result, console, debug=state().debug)
     if result.status in ("FAILED", "TIMED_OUT", "ABORTED"):
         console.print(
@@ -337,7 +348,7 @@ def status(
     result = _describe(execution_arn)
     if watch and result.status not in runner.TERMINAL_STATUSES:
         result = _follow(deployment, execution_arn, flags)
-    progress = read_progress(deployment.state_table, result.name)
+    progress = read_progress(deployment.state_table, result.run_id)
     when = ""
     if result.start_date is not None:
         when = f" (started {_when(result.start_date)}" + (
@@ -468,51 +479,37 @@ def stop(
 @option(
     "--follow/--no-follow",
     default=False,
-    help="Follow the redriven run with a progress bar until it ends (default: print the command that does).",
+    help="Follow the resumed run with a progress bar until it ends (default: print the command that does).",
 )
 @json_option()
 def redrive(
     state_machine: str | None, terraform_dir: Path | None, run_ref: str, follow: bool, json_path: Path | None
 ) -> None:
-    """Continue a failed, timed-out or stopped run where it ended (RedriveExecution). RUN: name or ARN.
+    """Continue a failed, timed-out or stopped run where it ended. RUN: name or ARN.
 
-    Step Functions reruns only what did not succeed, with the same input, within 14 days of the end; the
-    segments resume from their checkpoints in the state table, so finished pages are not copied again.
+    A new execution resumes the run with its input: it plans the same run again, and every segment continues from
+    its checkpoint in the state table, so finished segments and pages are not copied again; the summary counts
+    both. (Step Functions' RedriveExecution would rerun only the state that failed last, and this state machine
+    catches a failed Map to reset capacity and report it, so that state is the final Fail.) The run's records are
+    kept 30 days.
 
     \b
     Example:
       ddb-migrate redrive run-20250101T120000Z-a1b2c3 --terraform-dir infra/ --follow
     """
     json_path = json_target(json_path)
-    console = state().console
-    flags = deployment_flags(state_machine, terraform_dir)
-    deployment = _deployment(state_machine, terraform_dir) if follow else None
+    deployment = _deployment(state_machine, terraform_dir)
     execution_arn = _run_arn(run_ref, state_machine, terraform_dir)
     before = _describe(execution_arn)
     if before.status in ("RUNNING", "SUCCEEDED"):
-        fail(f"{before.name} is {before.status}; only a FAILED, TIMED_OUT or ABORTED run can be redriven")
-    try:
-        executions.redrive_execution(execution_arn)
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        if details.get("Code") == "ExecutionNotRedrivable":
-            fail(
-                f"Step Functions will not redrive {before.name}: {details.get('Message', '')}; start a new run with "
-                f"`ddb-migrate run{flags}`"
-            )
-        raise
-    after = _describe(execution_arn)
-    console.print(
-        f"redriven {after.name} ({after.status}, redrive {after.redrive_count}): the failed segments resume "
-        "from their checkpoints",
+        fail(f"{before.name} is {before.status}; only a FAILED, TIMED_OUT or ABORTED run can be continued")
+    run_input = {**executions.execution_input(execution_arn), "resume_run_id": before.run_id}
+    state().console.print(
+        f"resuming run {before.run_id} ({before.name} is {before.status}): its segments continue from their "
+        "checkpoints",
         markup=False,
     )
-    if deployment is None:
-        console.print(f"follow it with: ddb-migrate status {after.name} --watch{flags}", markup=False)
-        write_json(json_path, runner.result_json(after, None))
-        return
-    result = _follow(deployment, execution_arn, flags)
-    _finish(deployment, result, None, json_path, flags)
+    _start(deployment, run_input, runner.new_run_name("resume"), follow, json_path, state_machine, terraform_dir)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -73,10 +73,11 @@ def stop_execution(execution_arn: str, cause: str) -> datetime | None:
     return stopped
 
 
-def redrive_execution(execution_arn: str) -> datetime | None:
-    response = client("stepfunctions").redrive_execution(executionArn=execution_arn)
-    redriven: datetime | None = response.get("redriveDate")
-    return redriven
+def execution_input(execution_arn: str) -> dict[str, Any]:
+    """The input the execution was started with (a run's settings, as ``ddb-migrate run`` sent them)."""
+    text = client("stepfunctions").describe_execution(executionArn=execution_arn).get("input") or "{}"
+    document = json.loads(text)
+    return document if isinstance(document, dict) else {}
 
 
 def _history_documents(execution_arn: str) -> Iterator[dict[str, Any]]:

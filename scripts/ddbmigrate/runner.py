@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from botocore import exceptions as boto_errors
@@ -42,6 +43,12 @@ class ExecutionResult:
     start_date: datetime | None = None
     stop_date: datetime | None = None
     redrive_count: int = 0
+    # The run whose checkpoints this execution works on: its own name, or the run it resumes.
+    resumes: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.resumes or self.name
 
     @property
     def succeeded(self) -> bool:
@@ -76,6 +83,11 @@ def start_execution(deployment: Deployment, run_input: dict[str, Any], name: str
 def describe(execution_arn: str) -> ExecutionResult:
     description = client("stepfunctions").describe_execution(executionArn=execution_arn)
     output = description.get("output")
+    try:
+        execution_input = json.loads(description.get("input") or "{}")
+    except json.JSONDecodeError:
+        execution_input = {}
+    resumes = execution_input.get("resume_run_id") if isinstance(execution_input, dict) else None
     return ExecutionResult(
         execution_arn=execution_arn,
         status=description["status"],
@@ -85,6 +97,7 @@ def describe(execution_arn: str) -> ExecutionResult:
         start_date=description.get("startDate"),
         stop_date=description.get("stopDate"),
         redrive_count=int(description.get("redriveCount", 0)),
+        resumes=resumes if isinstance(resumes, str) else None,
     )
 
 
@@ -297,6 +310,7 @@ def follow(
     sleep: Callable[[float], None] = time.sleep,
 ) -> ExecutionResult:
     """Poll the execution and the state table until the run ends, drawing progress as it goes."""
+    # The run whose records to read: the execution's own, or the one it resumes (known once described).
     run_id = execution_name(execution_arn)
     columns = (
         TextColumn("[bold]{task.fields[phase]:<8}"),
@@ -314,7 +328,9 @@ def follow(
         task = bar.add_task("backfill", total=None, phase="planning", segments="-", written="0")
         while True:
             result: ExecutionResult | None = poll.attempt(console, lambda: describe(execution_arn))
-            progress = poll.attempt(console, lambda: read_progress(deployment.state_table, run_id))
+            if result is not None:
+                run_id = result.run_id
+            progress = poll.attempt(console, partial(read_progress, deployment.state_table, run_id))
             phase, done, total, counts = _phase_line(progress)
             scanned = counts.get("scanned", 0)
             estimate = progress.source_item_count if progress else None

@@ -278,3 +278,49 @@ def wait_for_execution(execution_arn: str, timeout_seconds: float = 120) -> dict
             return description
         time.sleep(0.5)
     raise AssertionError(f"{execution_arn} still running after {timeout_seconds}s")
+
+
+def test_a_stopped_run_is_continued_by_redrive_from_its_checkpoints(
+    deploy: Callable[..., dict[str, Any]], source_table: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    import time
+
+    target_table = unique_name("target")
+    create_table(target_table, {"target_pk": "S"})
+    assert load_items(source_table, generate_items(ITEM_COUNT)) == ITEM_COUNT
+    outputs = deploy(
+        {
+            "name": unique_name("mig"),
+            "source_table_name": source_table,
+            "target_table_name": target_table,
+            "total_segments": SEGMENTS,
+            "transform": {"steps": KEY_CHANGING_STEPS},
+        }
+    )
+    terraform_dir = outputs["_terraform_dir"]
+    # One page of 50 items per invocation: 25 invocations a segment, so the run is far from done when stopped.
+    started = cli(
+        "run", "--terraform-dir", terraform_dir, "--no-follow", "--name", "stopped-run",
+        "--time-budget-seconds", "0.001", "--scan-page-size", "50",
+    )  # fmt: skip
+    assert "started stopped-run" in started.stdout
+    deadline = time.monotonic() + 300
+    while not any(r["sk"]["S"].startswith("seg#") for r in state_records(outputs["state_table_name"], "stopped-run")):
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.2)
+    stopped = cli("stop", "stopped-run", "--terraform-dir", terraform_dir, "--json", "-")
+    assert json.loads(stopped.stdout)["stopped"] is True
+
+    resumed = cli(
+        "redrive", "stopped-run", "--terraform-dir", terraform_dir, "--follow", "--json", str(tmp_path / "resumed.json"),
+        check=False,
+    )  # fmt: skip
+
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    result = json.loads((tmp_path / "resumed.json").read_text())
+    assert result["status"] == "SUCCEEDED"
+    summary = result["output"]
+    assert summary["run_id"] == "stopped-run"
+    # Every page is counted once, by whichever execution checkpointed it.
+    assert (summary["scanned"], summary["written"], summary["segments_done"]) == (ITEM_COUNT, ITEM_COUNT, SEGMENTS)
+    assert len(scan_all(target_table)) == ITEM_COUNT

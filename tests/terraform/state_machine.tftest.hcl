@@ -222,13 +222,14 @@ run "segment_child_loop" {
         errors = [
           "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
           "Lambda.ClientExecutionTimeoutException", "Lambda.Unknown", "Sandbox.Timedout", "States.Timeout",
+          "CheckpointConflict",
         ]
         jitter = "FULL"
         capped = true
       },
       { errors = ["Lambda.TooManyRequestsException"], jitter = "FULL", capped = true },
     ]
-    error_message = "Segment retries the transient Lambda errors and timeouts (it resumes from its checkpoint), and throttling on its own."
+    error_message = "Segment retries the transient Lambda errors, timeouts and checkpoint conflicts (it resumes from its checkpoint), and throttling on its own."
   }
 
   assert {

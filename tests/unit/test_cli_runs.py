@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
@@ -17,6 +18,7 @@ from ddbmigrate import runner
 from ddbmigrate.cli import main
 from ddbmigrate.deployment import load_deployment
 from tests.unit.cli_fixtures import (
+    REGION,
     Deployed,
     answer,
     aws,  # noqa: F401 - a fixture
@@ -444,41 +446,43 @@ def test_stop_of_a_missing_run_exits_2(deployed: Deployed) -> None:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def test_redrive_redrives_a_failed_run(deployed: Deployed) -> None:
-    arn = start_run(deployed, "r-failed")
+def test_redrive_resumes_a_failed_run_in_a_new_execution_with_its_input(deployed: Deployed) -> None:
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    original_input = {"total_segments": 4, "scan_page_size": 100}
+    arn = stepfunctions.start_execution(
+        stateMachineArn=deployed.output("state_machine_arn"), name="r-failed", input=json.dumps(original_input)
+    )["executionArn"]
     end_run(arn, "FAILED", error="MigrationFailed", cause="segment 1 failed")
-
-    def redriven(arguments: dict[str, Any]) -> dict[str, Any]:
-        end_run(arguments["executionArn"], "RUNNING")
-        return {"redriveDate": datetime.now(UTC).timestamp()}
-
-    calls = answer("RedriveExecution", redriven)
 
     result = deployed.invoke("redrive", "r-failed")
 
     assert result.exit_code == 0, result.output
-    assert [call["executionArn"] for call in calls] == [arn]
-    assert "redriven r-failed (RUNNING" in result.output
-    assert "resume from their checkpoints" in result.output
-    assert "ddb-migrate status r-failed --watch --terraform-dir" in result.output
+    assert "resuming run r-failed (r-failed is FAILED)" in result.output
+    (resumed,) = [
+        execution
+        for execution in stepfunctions.list_executions(stateMachineArn=deployed.output("state_machine_arn"))[
+            "executions"
+        ]
+        if execution["name"].startswith("resume-")
+    ]
+    started = stepfunctions.describe_execution(executionArn=resumed["executionArn"])
+    assert json.loads(started["input"]) == {**original_input, "resume_run_id": "r-failed"}
+    assert f"ddb-migrate status {resumed['name']} --watch --terraform-dir" in result.output
 
 
-def test_redrive_refused_by_step_functions_exits_2_with_its_reason(deployed: Deployed) -> None:
-    end_run(start_run(deployed, "r-old"), "FAILED")
-    answer(
-        "RedriveExecution",
-        lambda _: {
-            "Error": {"Code": "ExecutionNotRedrivable", "Message": "Execution redrivable period exceeded."},
-            "message": "Execution redrivable period exceeded.",
-        },
-    )
+def test_redrive_of_a_resumed_run_resumes_the_original_run(deployed: Deployed) -> None:
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    arn = stepfunctions.start_execution(
+        stateMachineArn=deployed.output("state_machine_arn"),
+        name="resume-1",
+        input=json.dumps({"resume_run_id": "r-first"}),
+    )["executionArn"]
+    end_run(arn, "ABORTED")
 
-    result = deployed.invoke("redrive", "r-old")
+    result = deployed.invoke("redrive", "resume-1")
 
-    assert result.exit_code == 2
-    [line] = result.output.strip().splitlines()
-    assert "will not redrive r-old: Execution redrivable period exceeded." in line
-    assert "ddb-migrate run" in line
+    assert result.exit_code == 0, result.output
+    assert "resuming run r-first (resume-1 is ABORTED)" in result.output
 
 
 @pytest.mark.parametrize("status", ["RUNNING", "SUCCEEDED"])

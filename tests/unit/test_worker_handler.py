@@ -132,6 +132,47 @@ def test_a_handed_off_segment_is_listed_for_the_next_pass_until_it_runs_again(
     assert "handed_off" not in record
 
 
+def test_a_resumed_run_continues_the_earlier_runs_checkpoints(handler: ModuleType, dynamodb: DynamoDBClient) -> None:
+    put_items(dynamodb, "source", numbered_items(25))
+    handler.lambda_handler(load_event("plan"), FakeLambdaContext())
+    segment_event = load_event("segment")
+    first = handler.lambda_handler({**segment_event, "segment": 0}, FakeLambdaContext())
+    assert first["done"]
+
+    resumed = handler.lambda_handler(
+        {"action": "plan", "input": {"total_segments": 2, "resume_run_id": "run-from-event"}, "execution": "resume-1"},
+        FakeLambdaContext(),
+    )
+
+    assert resumed["run"]["run_id"] == "run-from-event"
+    again = handler.lambda_handler({**segment_event, "segment": 0}, FakeLambdaContext())
+    assert again["done"]
+    assert again["written"] == 0, "a finished segment is not copied again"
+    rest = handler.lambda_handler({**segment_event, "segment": 1}, FakeLambdaContext())
+    while not rest["done"]:
+        rest = handler.lambda_handler(
+            {**segment_event, "segment": 1, "start_key": rest["last_evaluated_key"]}, FakeLambdaContext()
+        )
+    summary = handler.lambda_handler(load_event("summarize"), FakeLambdaContext())
+    assert (summary["segments_done"], summary["written"]) == (2, 25)
+
+
+def test_resuming_a_run_with_other_settings_or_no_record_is_refused(
+    handler: ModuleType, dynamodb: DynamoDBClient
+) -> None:
+    handler.lambda_handler(load_event("plan"), FakeLambdaContext())
+
+    with pytest.raises(InvalidInput, match=r"planned with total_segments '2' \(now '3'\)"):
+        handler.lambda_handler(
+            {"action": "plan", "input": {"total_segments": 3, "resume_run_id": "run-from-event"}, "execution": "r2"},
+            FakeLambdaContext(),
+        )
+    with pytest.raises(InvalidInput, match="run no-such-run has no record in the state table"):
+        handler.lambda_handler(
+            {"action": "plan", "input": {"resume_run_id": "no-such-run"}, "execution": "r3"}, FakeLambdaContext()
+        )
+
+
 def test_handed_off_refuses_an_unknown_phase(handler: ModuleType) -> None:
     with pytest.raises(InvalidInput, match="phase must be one of cleanup, copy, verify, got 'copies'"):
         handler.lambda_handler(
