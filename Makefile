@@ -4,6 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
+ASL_TOOLS := tools/asl
 TERRAFORM ?= terraform
 # emulator: the embedded AWS emulator; external: AWS_ENDPOINT_URL (LocalStack) or, unset, real AWS.
 DEMO_TARGET ?= emulator
@@ -11,7 +12,7 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraform-cli.rc
 export TF_IN_AUTOMATION := 1
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: docs help venv tf-setup lint fmt test test-unit test-terraform test-integration demo bench clean
+.PHONY: docs help venv tf-setup lint fmt test test-unit test-terraform test-asl test-integration demo bench clean
 
 help:
 	@echo "make demo   - run a live migration on the embedded AWS emulator"
@@ -19,14 +20,20 @@ help:
 	@echo "make bench  - run the benchmark suite"
 
 $(VENV)/.installed: pyproject.toml requirements/dev.lock
-	@command -v $(TERRAFORM) >/dev/null || { echo "terraform >= 1.6 is required on PATH: https://developer.hashicorp.com/terraform/install" >&2; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip==25.2
-	$(BIN)/pip install --quiet --requirement requirements/dev.lock
-	$(BIN)/pip install --quiet --no-deps --editable .
+	@command -v $(TERRAFORM) >/dev/null || { echo "terraform >= 1.9 is required on PATH: https://developer.hashicorp.com/terraform/install" >&2; exit 1; }
+	scripts/ensure_venv.sh $(PYTHON) $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.2
+	$(BIN)/python -m pip install --quiet --requirement requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@
 
-venv: $(VENV)/.installed
+# asl-validator (npm, exact versions in tools/asl/package-lock.json): the emulator refuses to start without it.
+$(ASL_TOOLS)/node_modules/.installed: $(ASL_TOOLS)/package.json $(ASL_TOOLS)/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js >= 18 with npm is required on PATH (the emulator checks Step Functions definitions with asl-validator): https://nodejs.org/" >&2; exit 1; }
+	cd $(ASL_TOOLS) && npm ci --no-audit --no-fund --ignore-scripts --prefer-offline
+	touch $@
+
+venv: $(VENV)/.installed $(ASL_TOOLS)/node_modules/.installed
 
 tf-setup: venv
 	$(BIN)/python -m ddbmigrate.terraform_setup >/dev/null
@@ -54,10 +61,15 @@ test-terraform: tf-setup
 	$(TERRAFORM) init -input=false -backend=false -test-directory=tests/terraform >/dev/null
 	$(TERRAFORM) test -test-directory=tests/terraform
 
+# Every state machine definition that the plans of tests/terraform render (the module with and without pre-warm,
+# every example) must pass asl-validator, as on Step Functions.
+test-asl: tf-setup
+	$(BIN)/pytest tests/asl -q -n 0
+
 test-integration: tf-setup
 	$(BIN)/pytest tests/integration -q -n 3 --durations=10
 
-test: lint test-unit test-terraform test-integration
+test: lint test-unit test-terraform test-asl test-integration
 
 demo: tf-setup
 	$(BIN)/ddb-migrate demo --endpoint $(DEMO_TARGET)
@@ -66,4 +78,4 @@ bench: tf-setup
 	$(BIN)/python -m ddbmigrate.bench
 
 clean:
-	rm -rf $(VENV) .terraform .terraform-plugin-cache .terraform-cli.rc .build modules/*/.build
+	rm -rf $(VENV) .terraform .terraform-plugin-cache .terraform-cli.rc .build modules/*/.build $(ASL_TOOLS)/node_modules

@@ -203,3 +203,32 @@ module "alarms" {
 
   tags = var.tags
 }
+
+# A CloudWatch dashboard of the migration; dashboard.enabled unset follows alarms.enabled (see the variable).
+module "dashboard" {
+  source = "./modules/dashboard"
+  count  = coalesce(var.dashboard.enabled, var.alarms.enabled) ? 1 : 0
+
+  dashboard_name = coalesce(var.dashboard.name, "${var.name}-migration")
+  region         = data.aws_region.current.name
+  partition      = data.aws_partition.current.partition
+
+  backfill = {
+    state_machine_arn    = module.backfill.state_machine_arn
+    worker_function_name = module.backfill.worker_function_name
+    worker_service       = module.backfill.worker_environment_variables["POWERTOOLS_SERVICE_NAME"]
+  }
+
+  replication = var.replication.enabled ? {
+    queue_name                = try(module.replication[0].queue_name, null)
+    dlq_name                  = try(module.replication[0].dlq_name, null)
+    stream_failure_queue_name = try(module.replication[0].stream_failure_queue_name, null)
+    forwarder_function_name   = try(module.replication[0].forwarder_function_name, null)
+    forwarder_service         = try(module.replication[0].forwarder_environment_variables["POWERTOOLS_SERVICE_NAME"], null)
+    consumer_function_name    = try(module.replication[0].consumer_function_name, null)
+    consumer_service          = try(module.replication[0].consumer_environment_variables["POWERTOOLS_SERVICE_NAME"], null)
+  } : null
+
+  # The line the forwarder's alarm fires at, where there is one.
+  iterator_age_alarm_ms = var.alarms.enabled ? var.alarms.iterator_age_threshold_seconds * 1000 : null
+}

@@ -152,3 +152,15 @@ output "alarm_names" {
   description = "Names of the CloudWatch alarms (<name>-<key>), keyed like alarm_arns, or null when alarms are off."
   value       = one(module.alarms[*].alarm_names)
 }
+
+# Dashboard outputs: null while there is no dashboard (variable dashboard).
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard, or null when there is none."
+  value       = one(module.dashboard[*].dashboard_name)
+}
+
+output "dashboard_url" {
+  description = "The CloudWatch dashboard in the AWS console (`ddb-migrate status` prints it), or null when there is none."
+  value       = one(module.dashboard[*].dashboard_url)
+}

@@ -669,3 +669,28 @@ variable "alarms" {
     error_message = "alarms.period_seconds x alarms.evaluation_periods is longer than CloudWatch evaluates: at most one day for periods under an hour, seven days otherwise."
   }
 }
+
+variable "dashboard" {
+  description = <<-EOT
+    A CloudWatch dashboard of the migration (modules/dashboard, docs/OBSERVABILITY.md): backfill items scanned
+    and written per minute, write retries and throttles, failed segments and runs; with replication the change
+    events forwarded, applied and dropped before the cutoff, retries and failures, the queue's depth and the
+    age of its oldest message, the dead-letter and stream failure queues, and the stream's iterator age.
+      enabled - create it. Unset (null) follows alarms.enabled: whoever is paged by the alarms needs the
+                dashboard to see why, and a deployment without alarms gets no dashboard it did not ask for
+                (beyond three per account, dashboards cost money). Set it to have one without alarms, or
+                none with them.
+      name    - dashboard name (letters, digits, - and _; default "<name>-migration")
+  EOT
+  type = object({
+    enabled = optional(bool)
+    name    = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.dashboard.name == null || can(regex("^[A-Za-z0-9_-]{1,255}$", var.dashboard.name))
+    error_message = "dashboard.name must be null or 1 to 255 letters, digits, hyphens and underscores (CloudWatch's rule for dashboard names)."
+  }
+}

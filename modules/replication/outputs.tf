@@ -28,6 +28,11 @@ output "dlq_arn" {
   value       = aws_sqs_queue.dlq.arn
 }
 
+output "dlq_name" {
+  description = "Name of the FIFO dead-letter queue."
+  value       = aws_sqs_queue.dlq.name
+}
+
 output "dlq_redrive_allow_policy" {
   description = "The DLQ's redrive allow policy JSON: only the replication queue may use it as its dead-letter queue."
   value       = aws_sqs_queue_redrive_allow_policy.dlq.redrive_allow_policy
@@ -41,6 +46,11 @@ output "stream_failure_queue_url" {
 output "stream_failure_queue_arn" {
   description = "ARN of the stream mapping's on-failure queue."
   value       = aws_sqs_queue.stream_failures.arn
+}
+
+output "stream_failure_queue_name" {
+  description = "Name of the stream mapping's on-failure queue."
+  value       = aws_sqs_queue.stream_failures.name
 }
 
 output "source_stream_arn" {

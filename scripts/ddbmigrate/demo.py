@@ -8,11 +8,13 @@ writing, the consumer drains what queued up, and ``verify`` compares transform(s
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,6 +43,10 @@ KEY_CHANGING_STEPS = [
 DRAIN_TIMEOUT_SECONDS = 600
 POLL_SECONDS = 1.0
 QUIET_POLLS = 3
+# A long phase (loading, terraform apply, the drain) says where it is at least this often.
+PROGRESS_SECONDS = 10.0
+PLAN_LINE = re.compile(r"^Plan: (\d+) to add, (\d+) to change, (\d+) to destroy")
+DONE_LINE = re.compile(r": (Creation|Modifications|Destruction) complete after ")
 
 
 @dataclass
@@ -88,32 +94,53 @@ class Demo:
         report = DemoReport(items=self.items, segments=self.segments)
         started = time.monotonic()
         self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.migrate(report)
+        except KeyboardInterrupt:
+            # Every block below has stopped what it started by now: terraform and its providers, the workload,
+            # the writer threads, the emulator (its state with it) and its temporary directory.
+            self.console.print(
+                f"[yellow]interrupted[/]: stopped everything the demo started; its logs are in {self.workdir}",
+                highlight=False,
+            )
+            raise
+        report.total_seconds = time.monotonic() - started
+        self.render(report)
+        return report
+
+    def migrate(self, report: DemoReport) -> None:
         emulator = running_emulator(self.workdir / "emulator.log") if self.use_emulator else nullcontext(None)
         with emulator as endpoint:
             self.step("AWS endpoint", endpoint or "from the environment (AWS_ENDPOINT_URL or real AWS)")
             stack = self.prepare_tables(report)
-            with self.timed(report, "apply_seconds", "terraform apply: backfill + replication, consumer paused"):
-                stack.apply()
+            self.apply(stack, report)
             with LiveWorkload(self.source_table, self.items, rate=self.workload_rate) as workload:
                 self.step("live workload", f"~{self.workload_rate:.0f} writes/s of inserts, updates and deletes")
                 self.backfill(stack, report)
                 self.drain(stack, report)
                 report.workload = workload.stop()
             self.step("workload stopped", f"{report.workload.operations:,} application writes during the migration")
-            status = self.wait_for_empty_queue(stack)
+            with self.timed(report, None, "waiting for the last changes to reach the target"):
+                status = self.wait_for_empty_queue(stack)
             report.dead_letters = status["dlq"]["visible"] + status["dlq"]["in_flight"]
             report.verify = self.verify(stack)
             self.operator("cutover-check", "--terraform-dir", str(stack.directory), check=False)
-        report.total_seconds = time.monotonic() - started
-        self.render(report)
-        return report
 
     def prepare_tables(self, report: DemoReport) -> Stack:
         create_table(self.source_table, SOURCE_KEY)
         create_table(self.target_table, TARGET_KEY)
         self.step("tables", f"{self.source_table} (pk, sk) → {self.target_table} (target_pk)")
-        with self.timed(report, "load_seconds", f"loading {self.items:,} generated items"):
-            load_items(self.source_table, generate_items(self.items))
+        loaded = 0
+
+        def on_progress(written: int) -> None:
+            nonlocal loaded
+            loaded = written
+
+        with (
+            self.timed(report, "load_seconds", f"loading {self.items:,} generated items"),
+            self.progress(lambda: f"{loaded:,} of {self.items:,} items loaded"),
+        ):
+            load_items(self.source_table, generate_items(self.items), progress=on_progress)
         dynamodb = client("dynamodb")
         dynamodb.update_table(
             TableName=self.source_table,
@@ -139,6 +166,27 @@ class Demo:
             },
         )
 
+    def apply(self, stack: Stack, report: DemoReport) -> None:
+        planned: int | None = None
+        done = 0
+
+        def on_line(line: str) -> None:
+            nonlocal planned, done
+            if match := PLAN_LINE.match(line):
+                planned = sum(int(count) for count in match.groups())
+                self.console.print(f"[dim]  {line}[/]", highlight=False)
+            elif DONE_LINE.search(line):
+                done += 1
+
+        def where() -> str:
+            return "terraform init and plan" if planned is None else f"{done} of {planned} resources applied"
+
+        with (
+            self.timed(report, "apply_seconds", "terraform apply: backfill + replication, consumer paused"),
+            self.progress(where),
+        ):
+            stack.apply(on_line=on_line)
+
     def backfill(self, stack: Stack, report: DemoReport) -> None:
         result_path = self.workdir / "backfill.json"
         with self.timed(report, "backfill_seconds", "backfill while the application writes"):
@@ -162,15 +210,33 @@ class Demo:
         status_path = self.workdir / "replication.json"
         deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
         empty_polls = 0
-        while time.monotonic() < deadline:
-            self.operator(
-                "replication", "status", "--terraform-dir", str(stack.directory), "--json", str(status_path), quiet=True
+        queued: dict[str, int] = {}
+
+        def where() -> str:
+            if not queued:
+                return "reading the queue"
+            return (
+                f"{sum(queued.values()):,} messages in the queue ({queued.get('visible', 0):,} visible, "
+                f"{queued.get('in_flight', 0):,} in flight), waiting for at most {backlog:,}"
             )
-            status: dict[str, Any] = json.loads(status_path.read_text())
-            empty_polls = empty_polls + 1 if sum(status["queue"].values()) <= backlog else 0
-            if empty_polls >= quiet_polls:
-                return status
-            time.sleep(POLL_SECONDS)
+
+        with self.progress(where):
+            while time.monotonic() < deadline:
+                self.operator(
+                    "replication",
+                    "status",
+                    "--terraform-dir",
+                    str(stack.directory),
+                    "--json",
+                    str(status_path),
+                    quiet=True,
+                )
+                status: dict[str, Any] = json.loads(status_path.read_text())
+                queued = {key: int(value) for key, value in status["queue"].items()}
+                empty_polls = empty_polls + 1 if sum(queued.values()) <= backlog else 0
+                if empty_polls >= quiet_polls:
+                    return status
+                time.sleep(POLL_SECONDS)
         raise DemoError(f"the replication queue did not drain within {DRAIN_TIMEOUT_SECONDS} s")
 
     def verify(self, stack: Stack) -> dict[str, Any]:
@@ -196,13 +262,37 @@ class Demo:
         self.console.print(f"[bold green]●[/] [bold]{title}[/]: {detail}")
 
     @contextmanager
-    def timed(self, report: DemoReport, attribute: str, title: str) -> Iterator[None]:
-        self.console.rule(title)
+    def timed(self, report: DemoReport, attribute: str | None, title: str) -> Iterator[None]:
+        if self.console.is_terminal:
+            self.console.rule(title)
+        else:
+            # A rule is as wide as the console, which is unbounded when the output is not a terminal.
+            self.console.print(f"── {title}", highlight=False)
         started = time.monotonic()
         yield
         elapsed = time.monotonic() - started
-        setattr(report, attribute, elapsed)
+        if attribute is not None:
+            setattr(report, attribute, elapsed)
         self.step(title, f"{elapsed:.1f} s")
+
+    @contextmanager
+    def progress(self, where: Callable[[], str]) -> Iterator[None]:
+        """Print ``where()`` every PROGRESS_SECONDS while the block runs, so that no phase is silent for long."""
+        stop = threading.Event()
+        started = time.monotonic()
+        every = PROGRESS_SECONDS
+
+        def report() -> None:
+            while not stop.wait(every):
+                self.console.print(f"[dim]  … {where()} ({time.monotonic() - started:.0f} s)[/]", highlight=False)
+
+        thread = threading.Thread(target=report, name="demo-progress", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def render(self, report: DemoReport) -> None:
         verify = report.verify

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -47,12 +49,50 @@ def create_table(
     dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 
 
-def load_items(table: str, items: Iterable[Item], concurrency: int = 8) -> int:
-    """Write items with parallel BatchWriteItem calls through the project's own batch writer."""
+# Items handed to the writer at a time: enough to keep every thread busy, few enough that an interrupted load
+# has little left in the writer's queue (its threads are joined before the process can exit).
+LOAD_SLICE_CHUNKS_PER_THREAD = 4
+
+
+class LoadInterruptedError(RuntimeError):
+    """Raised in the writer's threads once the load was interrupted, instead of another backoff or send."""
+
+
+def load_items(
+    table: str,
+    items: Iterable[Item],
+    concurrency: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write items with parallel BatchWriteItem calls through the project's own batch writer.
+
+    ``progress`` gets the number of items written so far after every slice. On Ctrl-C (or any error here) the
+    writer's threads give up at their next backoff or send instead of retrying for minutes against an endpoint
+    that may be gone: the same Ctrl-C stops the emulator.
+    """
+    interrupted = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        if interrupted.wait(seconds):
+            raise LoadInterruptedError("the load was interrupted")
+
     # Not the CLI's client: the writer counts its own retry budget, so botocore must not retry underneath it.
     write_client = boto3.client("dynamodb", config=write_client_config(concurrency))
-    with ParallelBatchWriter(write_client, table, key_schema_of(table), concurrency, RetryPolicy()) as writer:
-        return writer.put_many(items).written
+    slice_size = concurrency * LOAD_SLICE_CHUNKS_PER_THREAD * 25
+    written = 0
+    with ParallelBatchWriter(
+        write_client, table, key_schema_of(table), concurrency, RetryPolicy(sleep=sleep)
+    ) as writer:
+        try:
+            iterator = iter(items)
+            while batch := list(itertools.islice(iterator, slice_size)):
+                written += writer.put_many(batch).written
+                if progress is not None:
+                    progress(written)
+        except BaseException:
+            interrupted.set()
+            raise
+    return written
 
 
 def scan_all(table: str, segments: int = 4, consistent: bool = True) -> list[Item]:

@@ -16,6 +16,7 @@ from ddbmigrate.aws import client
 from ddbmigrate.datagen import generate_item
 
 HOT_KEY_COUNT = 50
+STOP_TIMEOUT_AFTER_ERROR_SECONDS = 5.0
 
 
 @dataclass
@@ -48,12 +49,14 @@ class LiveWorkload:
         self._thread.start()
         return self
 
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        # After an error or a Ctrl-C the endpoint may be gone and the thread inside a client's retries; it is a
+        # daemon thread, so the process need not wait for them.
+        self.stop(timeout=None if exc_type is None else STOP_TIMEOUT_AFTER_ERROR_SECONDS)
 
-    def stop(self) -> WorkloadStats:
+    def stop(self, timeout: float | None = None) -> WorkloadStats:
         self._stop.set()
-        self._thread.join()
+        self._thread.join(timeout)
         return self.stats
 
     def _key(self, index: int) -> dict[str, Any]:

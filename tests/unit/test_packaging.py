@@ -262,7 +262,8 @@ def test_the_bundled_powertools_imports_from_the_zip_alone(tmp_path: Path) -> No
     # jmespath, which the Lambda runtime provides with boto3 (a copy of the test run's stands in for it).
     runtime = tmp_path / "runtime"
     jmespath = importlib.util.find_spec("jmespath")
-    assert jmespath is not None and jmespath.origin is not None
+    assert jmespath is not None
+    assert jmespath.origin is not None
     shutil.copytree(Path(jmespath.origin).parent, runtime / "jmespath")
     env = {"PYTHONPATH": f"{extracted}{os.pathsep}{runtime}"}
     result = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, check=False, env=env)
