@@ -79,7 +79,7 @@ def load_deployed_transform(
 
 def download_function_code(function_name: str) -> bytes:
     """The deployment package of a zip Lambda, fetched from GetFunction's presigned URL."""
-    hint = "pass --transform-file PATH with the transform module the Terraform module was given (transform_module_file)"
+    hint = "pass --transform-file PATH with the file the Terraform module was given as transform.custom_file"
     location = client("lambda").get_function(FunctionName=function_name).get("Code", {}).get("Location")
     if not location:
         raise TransformUnavailableError(f"GetFunction gives no code location for {function_name}; {hint}")

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 FIXTURES = Path(__file__).resolve().parent
 REGION = "us-east-1"
 T = TypeVar("T")
+ALLOW_EVERYTHING = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
 
 
 def zip_sources(*names: str) -> bytes:
@@ -70,10 +73,11 @@ class Aws:
 
     @property
     def role_arn(self) -> str:
+        """An execution role that may do anything: these tests are about the emulator, not permissions."""
         if self._role is None:
-            self._role = str(
-                self.iam.create_role(RoleName=unique("role"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-            )
+            name = unique("role")
+            self._role = str(self.iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"])
+            self.iam.put_role_policy(RoleName=name, PolicyName="everything", PolicyDocument=ALLOW_EVERYTHING)
         return self._role
 
     def deploy(

@@ -203,7 +203,7 @@ def test_provisioned_tables_are_raised_for_the_run_and_restored_after(
     assert raised["capacity"]["raise"]["ready"] is True
     assert len(raised["capacity"]["raise"]["applied"]) == 3
     assert raised["run"]["prewarm"] == {"read_units": 3_000, "write_units": 1_000, "warm_throughput_on_demand": False}
-    assert "segments" in raised, "the capacity states keep $.run and $.segments"
+    assert set(raised["passes"]) == {"cleanup", "copy"}, "the capacity states keep $.run and each Map's segments"
 
     # The same deployment without --prewarm (its by_default is false) never touches capacity.
     with highest_capacity(source, target) as untouched:

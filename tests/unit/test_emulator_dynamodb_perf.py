@@ -24,15 +24,18 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.awslambda.responses import LambdaResponse
 from moto.core.model import OperationModel
 from moto.core.parse import PROTOCOL_PARSERS, JSONParser
 from moto.core.serialize import SERVICE_SPECIFIC_SERIALIZERS, JSONSerializer, XFormedAttributePicker
 from moto.core.utils import get_service_model
 from moto.dynamodb import responses as dynamodb_responses
-from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models import DynamoDBBackend, dynamo_type
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.models.utilities import dynamo_to_dict
+from moto.dynamodb.responses import DynamoHandler
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 from ddbmigrate.datagen import generate_items
 from ddbmigrate.emulator import dynamodb_speedups, moto_patches
@@ -607,7 +610,19 @@ def test_request_parser_matches_moto() -> None:
 
 
 def test_install_and_uninstall_restore_moto_exactly() -> None:
-    owners = (DynamoType, Item, Table, dynamodb_responses, DynamoDBBackend)
+    # The speed-ups' owners, then those of the fidelity and Lambda code patches installed with them.
+    owners = (
+        DynamoType,
+        Item,
+        Table,
+        dynamodb_responses,
+        DynamoDBBackend,
+        dynamo_type,
+        StreamShard,
+        DynamoHandler,
+        LambdaResponse,
+        DomainDispatcherApplication,
+    )
     before = [dict(vars(owner)) for owner in owners]
     parsers, serializers = (
         dict(PROTOCOL_PARSERS),

@@ -46,8 +46,10 @@ def test_sync_invoke_runs_the_handler_warm_with_lambda_environment_and_context(
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "_HANDLER": "basic_function.handler",
-        "AWS_ACCESS_KEY_ID": "testing",
+        # The execution role's session (moto's STS keys start like AWS's).
+        "AWS_ACCESS_KEY_ID": first["environment"]["AWS_ACCESS_KEY_ID"],
     }
+    assert first["environment"]["AWS_ACCESS_KEY_ID"].startswith("ASIA")
     context = first["context"]
     assert context["function_name"] == name
     assert context["invoked_function_arn"] == function

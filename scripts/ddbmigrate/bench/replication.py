@@ -293,6 +293,9 @@ def _lag_run(parameters: ReplicationParameters, work: Path) -> dict[str, Any]:
     )["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     role = iam.create_role(RoleName="bench-lag", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    # The emulator holds functions to their role's policies; this bench measures lag, not permissions.
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_role_policy(RoleName="bench-lag", PolicyName="everything", PolicyDocument=json.dumps(everything))
     stamp = [{"op": "timestamp", "attribute": "appliedAtMs", "format": "epoch_millis"}]
     functions = {
         "stream_forwarder": {"QUEUE_URL": queue_url, "TARGET_TABLE": target},

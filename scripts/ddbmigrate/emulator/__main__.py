@@ -1,4 +1,4 @@
-"""``python -m ddbmigrate.emulator [--port 0] [--host 127.0.0.1] [--ready-file PATH]``.
+"""``python -m ddbmigrate.emulator [--port 0] [--host 127.0.0.1] [--ready-file PATH] [--no-iam-gate]``.
 
 Runs until SIGTERM or SIGINT. Once the endpoint answers, writes ``{"endpoint": ...}`` to the ready
 file (atomically: a reader never sees a partial file) and prints the endpoint on stdout.
@@ -42,7 +42,14 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("moto.stepfunctions.parser.asl.parse.preprocessor").setLevel(logging.ERROR)
 
 
-def serve(port: int = 0, ready_file: Path | None = None, host: str = "127.0.0.1", log_level: str = "INFO") -> None:
+def serve(
+    port: int = 0,
+    ready_file: Path | None = None,
+    host: str = "127.0.0.1",
+    log_level: str = "INFO",
+    *,
+    iam_gate: bool = True,
+) -> None:
     """Run the emulator in the foreground until SIGTERM or SIGINT; stops everything it started."""
     _configure_logging(log_level)
     stop = threading.Event()
@@ -52,7 +59,7 @@ def serve(port: int = 0, ready_file: Path | None = None, host: str = "127.0.0.1"
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        emulator = start_emulator(port, host)
+        emulator = start_emulator(port, host, iam_gate=iam_gate)
         try:
             if ready_file is not None:
                 write_ready_file(ready_file, emulator.endpoint)
@@ -74,8 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--ready-file", type=Path, help='write {"endpoint": ...} here once ready')
     parser.add_argument("--log-level", default="INFO", help="emulator and function log level (default INFO)")
+    parser.add_argument(
+        "--no-iam-gate",
+        dest="iam_gate",
+        action="store_false",
+        help="let functions, pollers and state machines do anything, whatever their roles' policies say",
+    )
     args = parser.parse_args(argv)
-    serve(args.port, args.ready_file, args.host, args.log_level)
+    serve(args.port, args.ready_file, args.host, args.log_level, iam_gate=args.iam_gate)
     return 0
 
 

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from .role_credentials import RoleCredentials
+
 LOGGER = logging.getLogger("ddbmigrate.emulator.lambda")
 
 BOOTSTRAP = Path(__file__).with_name("_worker_bootstrap.py")
@@ -41,11 +43,15 @@ DEFAULT_MAX_WORKERS_PER_FUNCTION = 4
 # Lambda gives the INIT phase 10 s of its own before counting the function timeout.
 INIT_TIMEOUT_SECONDS = 10.0
 ASYNC_INVOKE_THREADS = 16
+# A worker is replaced when its role session has less left than this: more than any invocation can take.
+CREDENTIALS_MARGIN_SECONDS = 1800.0
 
 LogSink = Callable[["FunctionSpec", str, str], None]
 Identity = tuple[str, str, str, str]
 """(account, region, function name, version)."""
 Resolver = Callable[[Identity], "FunctionSpec | None"]
+CredentialSource = Callable[["FunctionSpec"], RoleCredentials | None]
+"""The execution role's session for a new worker; None leaves the worker with dummy credentials."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ class FunctionSpec:
     code_sha256: str
     code: bytes = field(compare=False, repr=False)
     layers: tuple[LayerCode, ...] = ()
+    role_arn: str = ""
+    """The execution role; its session is the worker's credentials."""
 
     @property
     def identity(self) -> Identity:
@@ -89,6 +97,7 @@ class FunctionSpec:
                 self.environment,
                 self.code_sha256,
                 [layer.sha256 for layer in self.layers],
+                self.role_arn,
             ]
         )
         return hashlib.sha256(material.encode("utf-8")).hexdigest()
@@ -163,13 +172,15 @@ class _Worker:
         endpoint: str,
         scratch_root: Path,
         log_sink: LogSink,
+        credentials: RoleCredentials | None = None,
     ) -> None:
         self.spec = spec
+        self.credentials = credentials
         self.log_stream_name = _log_stream_name(spec.version)
         self._log_sink = log_sink
         self._responses: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._tmp_dir = Path(tempfile.mkdtemp(prefix="tmp-", dir=scratch_root))
-        env = _worker_environment(spec, endpoint, code_dir, self.log_stream_name, self._tmp_dir)
+        env = _worker_environment(spec, endpoint, code_dir, self.log_stream_name, self._tmp_dir, credentials)
         self.proc = subprocess.Popen(  # noqa: S603 - fixed argv: our interpreter and our bootstrap file
             [sys.executable, "-I", "-B", str(BOOTSTRAP)],
             stdin=subprocess.PIPE,
@@ -248,6 +259,10 @@ class _Worker:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    @property
+    def credentials_expiring(self) -> bool:
+        return self.credentials is not None and self.credentials.expires_within(CREDENTIALS_MARGIN_SECONDS)
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -262,7 +277,12 @@ class _Worker:
 
 
 def _worker_environment(
-    spec: FunctionSpec, endpoint: str, code_dir: Path, log_stream: str, tmp_dir: Path
+    spec: FunctionSpec,
+    endpoint: str,
+    code_dir: Path,
+    log_stream: str,
+    tmp_dir: Path,
+    credentials: RoleCredentials | None = None,
 ) -> dict[str, str]:
     env = dict(spec.environment)
     # Set after the function's own variables: Lambda does not let configuration override these.
@@ -294,6 +314,8 @@ def _worker_environment(
             "AWS_EC2_METADATA_DISABLED": "true",
         }
     )
+    if credentials is not None:
+        env.update(credentials.environment())
     if "LD_LIBRARY_PATH" in os.environ:
         env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
     return env
@@ -316,10 +338,21 @@ class _Pool:
 
     def acquire(self) -> tuple[_Worker, bool]:
         """Return a worker and whether it is new (its init still to be awaited)."""
+        stale: list[_Worker] = []
+        try:
+            return self._acquire(stale)
+        finally:
+            for worker in stale:
+                worker.kill()
+
+    def _acquire(self, stale: list[_Worker]) -> tuple[_Worker, bool]:
         with self._cond:
             while True:
                 if self.retired:
                     raise _PoolRetiredError
+                while self._idle and self._idle[-1].credentials_expiring:
+                    stale.append(self._idle.pop())
+                    self._size -= 1
                 if self._idle:
                     self.busy += 1
                     # Most recently used first, so sequential callers keep hitting the warmest worker.
@@ -341,7 +374,7 @@ class _Pool:
     def release(self, worker: _Worker, healthy: bool) -> None:
         with self._cond:
             self.busy -= 1
-            keep = healthy and not self.retired and worker.alive
+            keep = healthy and not self.retired and worker.alive and not worker.credentials_expiring
             if keep:
                 self._idle.append(worker)
             else:
@@ -370,11 +403,14 @@ class LambdaExecutor:
         max_workers_per_function: int = DEFAULT_MAX_WORKERS_PER_FUNCTION,
         log_sink: LogSink | None = None,
         resolve: Resolver | None = None,
+        credentials: CredentialSource | None = None,
     ) -> None:
         """``resolve`` returns the current spec of a function (None once deleted); callers that were
-        waiting for a worker when a new deployment retired their pool continue with it."""
+        waiting for a worker when a new deployment retired their pool continue with it. ``credentials``
+        gives each new worker its execution role's session, as Lambda does."""
         self.endpoint = endpoint
         self._resolve = resolve
+        self._credentials = credentials
         self._work_dir = work_dir
         self._max_workers = max(1, max_workers_per_function)
         self._log_sink: LogSink = log_sink or _log_to_logger
@@ -517,7 +553,8 @@ class LambdaExecutor:
         for layer in reversed(spec.layers):
             root = self._extract(self._work_dir / "layers", layer.sha256, layer.code)
             layer_paths += [str(root / "python"), str(root / "python" / "lib" / minor / "site-packages")]
-        return _Worker(spec, code_dir, layer_paths, self.endpoint, self._work_dir / "tmp", self._log_sink)
+        credentials = self._credentials(spec) if self._credentials is not None else None
+        return _Worker(spec, code_dir, layer_paths, self.endpoint, self._work_dir / "tmp", self._log_sink, credentials)
 
     def _extract(self, parent: Path, sha256: str, code: bytes) -> Path:
         name = hashlib.sha256(sha256.encode("utf-8")).hexdigest()[:32]

@@ -69,6 +69,7 @@ def function_spec(fn: Any) -> FunctionSpec:
         code_sha256=str(getattr(fn, "code_sha_256", "") or ""),
         code=bytes(getattr(fn, "code_bytes", b"") or b""),
         layers=tuple(layers),
+        role_arn=str(getattr(fn, "role", "") or ""),
     )
 
 

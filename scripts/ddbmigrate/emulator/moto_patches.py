@@ -13,7 +13,14 @@ Each patch is a small function with a docstring that says why moto needs it:
   table by ARN from that account, when the table's resource-based policy allows the caller (:mod:`.cross_account`).
 - Step Functions: ``ValidateStateMachineDefinition`` and ``ListStateMachineVersions`` (missing, the
   Terraform provider calls both), ``StartExecution`` without a name, and an integer
-  ``ToleratedFailurePercentage`` (moto's grammar wants a float).
+  ``ToleratedFailurePercentage`` (moto's grammar wants a float). Definitions also pass an independent
+  ASL validator (:mod:`.asl_gate`) on validate, create and update, because moto's parser accepts
+  machines that Step Functions refuses.
+- DynamoDB behaviour our code depends on (canonical numbers, one stream record per change, atomic
+  UpdateItem): in :mod:`.dynamodb_fidelity`; GetFunction's ``Code.Location`` served by the emulator itself:
+  in :mod:`.lambda_code`.
+- IAM: ``BaseResponse.call_action`` holds every request signed with a role session to the role's policies, and
+  the ASL interpreter's ``boto_client_for`` calls with the state machine's role (:mod:`.iam_gate`).
 - DynamoDB speed and thread safety (request parsing and response serialization of items, item sizing and
   copying, key-ordered Scans and Queries, binary partition keys in segmented Scans, garbage collector
   thresholds): in :mod:`.dynamodb_speedups`, also installable on their own with
@@ -40,13 +47,13 @@ from typing import Any, Protocol
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda.responses import LambdaResponse
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, BaseResponse
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.sqs.models import Queue, SQSBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from . import cross_account, dynamodb_speedups
+from . import asl_gate, cross_account, dynamodb_fidelity, dynamodb_speedups, iam_gate, lambda_code
 from .executor import InvocationResult
 
 LOGGER = logging.getLogger("ddbmigrate.emulator")
@@ -295,6 +302,7 @@ def _validate_state_machine_definition(self: Any) -> Any:
                 "location": "",
             }
         )
+    diagnostics.extend(asl_gate.diagnostics(definition))
     return ActionResult({"result": "FAIL" if diagnostics else "OK", "diagnostics": diagnostics, "truncated": False})
 
 
@@ -374,6 +382,8 @@ def _ensure_interpreter_patches() -> None:
         if not isinstance(original, staticmethod):
             raise MotoIncompatibleError("AmazonStateLanguageParser.parse is no longer a staticmethod")
         _installed.apply(AmazonStateLanguageParser, "parse", _parse_accepting_integer_percentages(original.__func__))
+        for module, name, value in iam_gate.interpreter_patches():
+            _installed.apply(module, name, value)
         _interpreter_patched = True
 
 
@@ -470,10 +480,14 @@ def _targets() -> Iterator[tuple[Any, str, Any, str]]:
     yield StepFunctionResponse, "validate_state_machine_definition", _validate_state_machine_definition, ADD
     yield StepFunctionResponse, "list_state_machine_versions", _list_state_machine_versions, ADD
     yield StepFunctionResponse, "start_execution", _start_execution, REPLACE
+    for action in ("create_state_machine", "update_state_machine"):
+        checked = asl_gate.checking_definition(StepFunctionResponse.__dict__.get(action))
+        yield StepFunctionResponse, action, checked, REPLACE
     backend = _backend_property_patching_interpreter(_property(StepFunctionResponse, "stepfunction_backend"))
     yield StepFunctionResponse, "stepfunction_backend", backend, REPLACE
     routed = cross_account.routed_backend_property(_property(DynamoHandler, "dynamodb_backend"))
     yield DynamoHandler, "dynamodb_backend", routed, REPLACE
+    yield BaseResponse, "call_action", iam_gate.checking_call_action(BaseResponse.__dict__["call_action"]), REPLACE
 
 
 def _check_compatible(targets: list[tuple[Any, str, Any, str]]) -> None:
@@ -532,9 +546,11 @@ def install(runner: FunctionRunner) -> AppliedPatches:
         if _speedups_installed is not None:
             raise RuntimeError("the DynamoDB speed-ups are installed on their own; uninstall them first")
         _warn_if_untested()
+        asl_gate.require_validator()
         targets = list(_targets())
         _check_compatible(targets)
         _raise_if(dynamodb_speedups.compatibility_problems())
+        _raise_if(dynamodb_fidelity.compatibility_problems() + lambda_code.compatibility_problems())
         applied = AppliedPatches()
         for owner, name, value, kind in targets:
             if kind == ADD and name in owner.__dict__:
@@ -542,6 +558,9 @@ def install(runner: FunctionRunner) -> AppliedPatches:
                 continue
             applied.apply(owner, name, value)
         try:
+            # Before the speed-ups: their table lock then wraps the fidelity patches' UpdateItem too.
+            dynamodb_fidelity.apply(applied)
+            lambda_code.apply(applied)
             _apply_dynamodb_speedups(applied)
         except BaseException:
             applied.undo()
@@ -557,6 +576,7 @@ def uninstall() -> None:
         if _installed is not None:
             _installed.undo()
             dynamodb_speedups.reset()
+            asl_gate.stop_validator()
         _installed = None
         _runner = None
         _interpreter_patched = False

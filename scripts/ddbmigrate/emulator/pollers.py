@@ -13,6 +13,13 @@ function error the batch is retried (MaximumRetryAttempts, -1 = until the record
 optionally bisected, records past MaximumRecordAgeInSeconds are dropped, ReportBatchItemFailures
 checkpoints before the lowest failed sequence number, and a discarded batch is described to the
 OnFailure destination with Lambda's invocation record.
+
+Like Lambda's pollers they act with the function's execution role (``identity``, see :mod:`.iam_gate`): SQS
+ReceiveMessage / DeleteMessage / GetQueueAttributes and the on-failure SendMessage are signed with its session,
+and the stream reads, which go straight to moto's shard (see ``moto_access.read_stream_records``), are
+checked for DescribeStream, GetShardIterator, GetRecords and ListStreams first. A refused mapping makes no
+progress and reports why (``PollerManager.problems``), as Lambda shows a mapping's last processing result.
+The queue URL lookup and the idle checks are the emulator's own bookkeeping and use no role.
 """
 
 from __future__ import annotations
@@ -27,14 +34,16 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from . import moto_access
 from .executor import InvocationResult
 from .moto_access import MappingView
+from .role_credentials import RoleCredentials
 
 LOGGER = logging.getLogger("ddbmigrate.emulator.pollers")
 
@@ -54,6 +63,16 @@ SQS_EVENT_ATTRIBUTES = (
 
 InvokeFn = Callable[[MappingView, bytes], InvocationResult | None]
 """Invoke the mapping's function; None when it could not be invoked at all (e.g. it does not exist)."""
+STREAM_READ_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords")
+
+
+class MappingIdentity(Protocol):
+    """The mapped function's execution role, as the pollers act with it."""
+
+    def credentials(self, view: MappingView) -> RoleCredentials | None: ...
+
+    def denial(self, view: MappingView, action: str, resource: str) -> str | None:
+        """Why the role may not do ``action`` on ``resource``; None when it may."""
 
 
 def _iso_now() -> str:
@@ -61,32 +80,42 @@ def _iso_now() -> str:
 
 
 class AwsClients:
-    """boto3 clients against the emulator, one per (service, region, account)."""
+    """boto3 clients against the emulator, one per (service, region, account, credentials)."""
 
     def __init__(self, endpoint: str) -> None:
         self._endpoint = endpoint
         self._lock = threading.Lock()
-        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str, str], Any] = {}
         # The emulator accepts any credentials; fixed dummy ones keep the developer's profile out of it.
         self._session = boto3.session.Session(
             aws_access_key_id="testing",
             aws_secret_access_key="testing",  # noqa: S106 - dummy credentials for the local emulator
         )
 
-    def get(self, service: str, region: str, account_id: str) -> Any:
-        key = (service, region, account_id)
+    def get(self, service: str, region: str, account_id: str, credentials: RoleCredentials | None = None) -> Any:
+        """A client of ``account_id``; signed with ``credentials`` (a role session) or the dummy ones."""
+        key = (service, region, account_id, credentials.access_key_id if credentials else "")
         with self._lock:
             client = self._clients.get(key)
             if client is None:
+                signing: dict[str, str] = {}
+                if credentials is not None:
+                    signing = {
+                        "aws_access_key_id": credentials.access_key_id,
+                        "aws_secret_access_key": credentials.secret_access_key,
+                        "aws_session_token": credentials.session_token,
+                    }
                 client = self._session.client(
                     service,  # type: ignore[call-overload]
                     region_name=region,
                     endpoint_url=self._endpoint,
                     config=Config(retries={"max_attempts": 3, "mode": "standard"}),
+                    **signing,
                 )
 
                 def add_account(request: Any, **_: Any) -> None:
-                    # moto picks the account from this header; without it everything is the default account.
+                    # moto picks the account from this header (before the credentials): the mapping's source
+                    # account serves the request, as it does on AWS for a resource named by its ARN.
                     request.headers["x-moto-account-id"] = account_id
 
                 client.meta.events.register("before-sign", add_account)
@@ -132,6 +161,7 @@ class _MappingPoller:
         self.uuid = view.uuid
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"esm-{view.uuid[:8]}", daemon=True)
+        self.problem: str | None = None
 
     def start(self) -> None:
         self.thread.start()
@@ -147,6 +177,12 @@ class _MappingPoller:
 
     def sleep(self, seconds: float | None = None) -> None:
         self.stopping.wait(self.manager.poll_interval if seconds is None else seconds)
+
+    def report(self, problem: str | None) -> None:
+        """Record why the mapping cannot make progress (None: it can); logged once per new problem."""
+        if problem is not None and problem != self.problem:
+            LOGGER.warning("event source mapping %s: %s", self.uuid, problem)
+        self.problem = problem
 
     def _run(self) -> None:
         while not self.stopping.is_set():
@@ -172,6 +208,7 @@ class SqsPoller(_MappingPoller):
     def __init__(self, manager: PollerManager, view: MappingView) -> None:
         super().__init__(manager, view)
         self._queue_url: str | None = None
+        self._attributes_read = False
         self._inflight = 0
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(SQS_DEFAULT_CONCURRENCY, thread_name_prefix=f"esm-sqs-{view.uuid[:8]}")
@@ -181,6 +218,12 @@ class SqsPoller(_MappingPoller):
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _sqs(self, view: MappingView) -> Any:
+        """A client acting as the function's execution role."""
+        _, region, account, _ = _parse_arn(view.event_source_arn)
+        return self.manager.clients.get("sqs", region, account, self.manager.credentials(view))
+
+    def _own_sqs(self, view: MappingView) -> Any:
+        """A client for the emulator's bookkeeping, which Lambda does not do with the role."""
         _, region, account, _ = _parse_arn(view.event_source_arn)
         return self.manager.clients.get("sqs", region, account)
 
@@ -188,12 +231,24 @@ class SqsPoller(_MappingPoller):
         if self._queue_url is None:
             _, _, account, name = _parse_arn(view.event_source_arn)
             try:
-                self._queue_url = self._sqs(view).get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)[
+                self._queue_url = self._own_sqs(view).get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)[
                     "QueueUrl"
                 ]
             except Exception:
                 return None
         return self._queue_url
+
+    def _readable(self, view: MappingView, url: str) -> bool:
+        """Lambda reads the queue's attributes with the role before it polls; a refusal stops the mapping."""
+        if self._attributes_read:
+            return True
+        try:
+            self._sqs(view).get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
+        except ClientError as exc:
+            self.report(f"GetQueueAttributes failed: {exc}")
+            return False
+        self._attributes_read = True
+        return True
 
     def _concurrency(self, view: MappingView) -> int:
         return min(view.maximum_concurrency or SQS_DEFAULT_CONCURRENCY, SQS_DEFAULT_CONCURRENCY)
@@ -205,7 +260,7 @@ class SqsPoller(_MappingPoller):
         with self._lock:
             if self._inflight >= self._concurrency(view):
                 return False
-        messages = self._receive(view, url)
+        messages = self._receive_as_role(view, url)
         if not messages:
             return False
         with self._lock:
@@ -217,6 +272,19 @@ class SqsPoller(_MappingPoller):
                 self._inflight -= 1
             return False
         return True
+
+    def _receive_as_role(self, view: MappingView, url: str) -> list[dict[str, Any]]:
+        if not self._readable(view, url):
+            return []
+        try:
+            messages = self._receive(view, url)
+        except ClientError as exc:
+            # Read the attributes again before the next attempt, as Lambda re-validates a failing mapping.
+            self._attributes_read = False
+            self.report(f"ReceiveMessage failed: {exc}")
+            return []
+        self.report(None)
+        return messages
 
     def _receive(self, view: MappingView, url: str) -> list[dict[str, Any]]:
         sqs = self._sqs(view)
@@ -292,6 +360,8 @@ class SqsPoller(_MappingPoller):
                     return
                 done = [m for m in messages if m["MessageId"] not in set(failed)]
             self._delete(view, url, done)
+        except ClientError as exc:
+            self.report(f"DeleteMessageBatch failed: {exc}")
         except Exception:
             LOGGER.exception("mapping %s: processing a batch failed", view.uuid[:8])
         finally:
@@ -317,7 +387,7 @@ class SqsPoller(_MappingPoller):
         if url is None:
             return True
         try:
-            attributes = self._sqs(view).get_queue_attributes(
+            attributes = self._own_sqs(view).get_queue_attributes(
                 QueueUrl=url,
                 AttributeNames=[
                     "ApproximateNumberOfMessages",
@@ -353,6 +423,10 @@ class StreamPoller(_MappingPoller):
         snapshot = self._position(view)
         if snapshot is None or self._next_sequence >= snapshot.end_sequence_number:
             self._first_seen = None
+            return False
+        problem = self.manager.stream_access_problem(view)
+        if problem is not None:
+            self.report(problem)
             return False
         records = moto_access.read_stream_records(
             view.event_source_arn, snapshot.shard_token, self._next_sequence, view.batch_size
@@ -393,6 +467,7 @@ class StreamPoller(_MappingPoller):
         self._next_sequence = self._sequence(record) + 1
 
     def _process(self, view: MappingView, snapshot: moto_access.ShardSnapshot, records: list[dict[str, Any]]) -> None:
+        self.report(None)
         pending: list[list[dict[str, Any]]] = [records]
         while pending:
             batch = pending.pop(0)
@@ -519,16 +594,26 @@ class StreamPoller(_MappingPoller):
                 "streamArn": view.event_source_arn,
             },
         }
-        self.manager.send_to_destination(view.on_failure_destination, document)
+        problem = self.manager.send_to_destination(view, view.on_failure_destination, document)
+        if problem is not None:
+            self.report(problem)
 
 
 class PollerManager:
     """Keeps one poller thread per event source mapping, in step with moto's mappings."""
 
-    def __init__(self, endpoint: str, invoke: InvokeFn, poll_interval: float = DEFAULT_POLL_INTERVAL) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        invoke: InvokeFn,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        identity: MappingIdentity | None = None,
+    ) -> None:
+        """``identity`` gives the pollers the function's role; without it they act unrestricted."""
         self.invoke = invoke
         self.poll_interval = poll_interval
         self.clients = AwsClients(endpoint)
+        self._identity = identity
         self._views: dict[str, MappingView] = {}
         self._pollers: dict[str, _MappingPoller] = {}
         self._lock = threading.Lock()
@@ -557,6 +642,27 @@ class PollerManager:
     def view(self, mapping_uuid: str) -> MappingView | None:
         with self._lock:
             return self._views.get(mapping_uuid)
+
+    def credentials(self, view: MappingView) -> RoleCredentials | None:
+        return self._identity.credentials(view) if self._identity is not None else None
+
+    def stream_access_problem(self, view: MappingView) -> str | None:
+        """Why the function's role may not read the mapping's stream (as Lambda's poller does), or None."""
+        if self._identity is None:
+            return None
+        checks = [(action, view.event_source_arn) for action in STREAM_READ_ACTIONS]
+        checks.append(("dynamodb:ListStreams", "*"))
+        for action, resource in checks:
+            denial = self._identity.denial(view, action, resource)
+            if denial is not None:
+                return denial
+        return None
+
+    def problems(self) -> dict[str, str]:
+        """Mappings that cannot make progress, by UUID, with the reason (an AccessDenied message, ...)."""
+        with self._lock:
+            pollers = list(self._pollers.items())
+        return {mapping_uuid: poller.problem for mapping_uuid, poller in pollers if poller.problem is not None}
 
     def sync(self) -> None:
         views = {view.uuid: view for view in moto_access.list_mappings()}
@@ -612,17 +718,22 @@ class PollerManager:
                     busy.append(f"{view.uuid} ({view.event_source_arn})")
         return busy
 
-    def send_to_destination(self, destination: str, document: dict[str, Any]) -> None:
+    def send_to_destination(self, view: MappingView, destination: str, document: dict[str, Any]) -> str | None:
+        """Send with the function's role, as Lambda does; returns why it failed, or None."""
         service, region, account, resource = _parse_arn(destination)
         body = json.dumps(document)
+        credentials = self.credentials(view)
         try:
             if service == "sqs":
-                sqs = self.clients.get("sqs", region, account)
-                url = sqs.get_queue_url(QueueName=resource, QueueOwnerAWSAccountId=account)["QueueUrl"]
-                sqs.send_message(QueueUrl=url, MessageBody=body)
+                own = self.clients.get("sqs", region, account)
+                url = own.get_queue_url(QueueName=resource, QueueOwnerAWSAccountId=account)["QueueUrl"]
+                self.clients.get("sqs", region, account, credentials).send_message(QueueUrl=url, MessageBody=body)
             elif service == "sns":
-                self.clients.get("sns", region, account).publish(TopicArn=destination, Message=body)
+                self.clients.get("sns", region, account, credentials).publish(TopicArn=destination, Message=body)
             else:
                 LOGGER.warning("unsupported OnFailure destination %s", destination)
+        except ClientError as exc:
+            return f"could not send the invocation record to {destination}: {exc}"
         except Exception:
             LOGGER.exception("could not send the invocation record to %s", destination)
+        return None

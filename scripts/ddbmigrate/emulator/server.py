@@ -15,7 +15,7 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
-from . import moto_access, moto_patches
+from . import iam_gate, moto_access, moto_patches
 from .executor import DEFAULT_MAX_WORKERS_PER_FUNCTION, InvocationResult, LambdaExecutor
 from .pollers import DEFAULT_POLL_INTERVAL, PollerManager
 
@@ -35,7 +35,10 @@ class Emulator:
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         reset: bool = True,
         cloudwatch_logs: bool = True,
+        iam_gate: bool = True,
     ) -> None:
+        """``iam_gate``: hold functions, pollers and the state machine to their roles' policies (:mod:`.iam_gate`);
+        off, their role sessions may do anything, as every other caller may."""
         self.host = host
         self.port = port
         self.endpoint = ""
@@ -43,6 +46,7 @@ class Emulator:
         self._poll_interval = poll_interval
         self._reset = reset
         self._cloudwatch_logs = cloudwatch_logs
+        self._gate = _new_gate(iam_gate)
         self._server: ThreadedMotoServer | None = None
         self._executor: LambdaExecutor | None = None
         self._pollers: PollerManager | None = None
@@ -60,6 +64,7 @@ class Emulator:
     def start(self) -> Emulator:
         moto_patches.install(self)
         self._patched = True
+        iam_gate.activate(self._gate)
         # werkzeug logs every request at INFO (and adds its own stderr handler when none is configured).
         werkzeug = logging.getLogger("werkzeug")
         self._saved_werkzeug_level = werkzeug.level
@@ -84,8 +89,14 @@ class Emulator:
                 self._max_workers,
                 log_sink=self._function_log,
                 resolve=moto_access.current_spec,
+                credentials=self._gate.function_credentials,
             )
-            self._pollers = PollerManager(self.endpoint, self._invoke_for_mapping, self._poll_interval)
+            self._pollers = PollerManager(
+                self.endpoint,
+                self._invoke_for_mapping,
+                self._poll_interval,
+                identity=iam_gate.MappingIdentity(self._gate),
+            )
             executor = self._executor
             self._pollers.add_housekeeping(lambda: executor.retire_missing(moto_access.function_exists))
             self._pollers.start()
@@ -125,6 +136,8 @@ class Emulator:
                 moto_access.restore_state_machine_execution(self._saved_sfn_config)
                 self._saved_sfn_config = None
             if self._patched:
+                if iam_gate.active() is self._gate:
+                    iam_gate.deactivate()
                 moto_patches.uninstall()
                 self._patched = False
             if self._saved_werkzeug_level is not None:
@@ -145,6 +158,16 @@ class Emulator:
     @property
     def running(self) -> bool:
         return self._running
+
+    @property
+    def gate(self) -> iam_gate.IamGate:
+        """The IAM gate; ``gate.enabled`` may be switched at run time."""
+        return self._gate
+
+    def mapping_problems(self) -> dict[str, str]:
+        """Event source mappings that cannot make progress (e.g. their function's role is refused), by UUID."""
+        pollers = self._pollers
+        return {} if pollers is None else pollers.problems()
 
     # -- helpers for tests and the demo ---------------------------------------------------------
 
@@ -208,6 +231,8 @@ class Emulator:
     def _function_log(self, spec: Any, stream_name: str, line: str) -> None:
         FUNCTION_LOGGER.info("[%s] %s", spec.function_name, line)
         if self._cloudwatch_logs and self._running:
+            if self._gate.log_delivery_denial(spec, stream_name) is not None:
+                return  # Lambda drops the logs of a role that may not write them
             try:
                 moto_access.append_function_log(spec, stream_name, line)
             except Exception:
@@ -222,6 +247,7 @@ def start_emulator(
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     reset: bool = True,
     cloudwatch_logs: bool = True,
+    iam_gate: bool = True,
 ) -> Emulator:
     """Start the emulator in this process (moto server thread, pollers, worker processes)."""
     return Emulator(
@@ -231,4 +257,10 @@ def start_emulator(
         poll_interval=poll_interval,
         reset=reset,
         cloudwatch_logs=cloudwatch_logs,
+        iam_gate=iam_gate,
     ).start()
+
+
+def _new_gate(enabled: bool) -> iam_gate.IamGate:
+    # A helper because the constructor's ``iam_gate`` flag shadows the module's name there.
+    return iam_gate.IamGate(enabled=enabled)
