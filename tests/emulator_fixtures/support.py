@@ -87,17 +87,20 @@ class Aws:
         environment: Mapping[str, str] | None = None,
         timeout: int = 10,
         name: str | None = None,
+        layers: tuple[str, ...] = (),
+        code: bytes | None = None,
     ) -> str:
-        """Create a Python function from fixture modules; returns its ARN."""
+        """Create a Python function from fixture modules (or the given zip); returns its ARN."""
         response = self.lambda_.create_function(
             FunctionName=name or unique("fn"),
             Runtime="python3.12",
             Role=self.role_arn,
             Handler=handler,
-            Code={"ZipFile": zip_sources(*sources)},
+            Code={"ZipFile": zip_sources(*sources) if code is None else code},
             Timeout=timeout,
             MemorySize=256,
             Environment={"Variables": dict(environment or {})},
+            Layers=list(layers),
         )
         return response["FunctionArn"]
 

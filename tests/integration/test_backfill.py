@@ -324,3 +324,45 @@ def test_a_stopped_run_is_continued_by_redrive_from_its_checkpoints(
     # Every page is counted once, by whichever execution checkpointed it.
     assert (summary["scanned"], summary["written"], summary["segments_done"]) == (ITEM_COUNT, ITEM_COUNT, SEGMENTS)
     assert len(scan_all(target_table)) == ITEM_COUNT
+
+
+def test_a_throttled_worker_is_retried_until_lambda_has_room(
+    deploy: Callable[..., dict[str, Any]], source_table: str, unique_name: Callable[[str], str]
+) -> None:
+    """With no concurrency left for the worker (reserved at 0, as when the account's is used up), every invoke is
+    refused with Lambda.TooManyRequestsException; the state machine's throttling retrier keeps the run alive until
+    there is room again, and the run then completes."""
+    import time
+
+    target_table = unique_name("target")
+    create_table(target_table, {"target_pk": "S"})
+    assert load_items(source_table, generate_items(200)) == 200
+    outputs = deploy(
+        {
+            "name": unique_name("mig"),
+            "source_table_name": source_table,
+            "target_table_name": target_table,
+            "total_segments": 2,
+            "transform": {"steps": KEY_CHANGING_STEPS},
+        }
+    )
+    lambda_client = client("lambda")
+    worker = outputs["worker_function_name"]
+    lambda_client.put_function_concurrency(FunctionName=worker, ReservedConcurrentExecutions=0)
+    terraform_dir = outputs["_terraform_dir"]
+    cli("run", "--terraform-dir", terraform_dir, "--no-follow", "--name", "throttled-run")
+    execution_arn = f"{outputs['state_machine_arn'].replace(':stateMachine:', ':execution:')}:throttled-run"
+    stepfunctions = client("stepfunctions")
+    deadline = time.monotonic() + 120
+    while "Lambda.TooManyRequestsException" not in json.dumps(
+        stepfunctions.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"], default=str
+    ):
+        assert time.monotonic() < deadline, "the worker was never throttled"
+        time.sleep(0.5)
+    assert stepfunctions.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
+
+    lambda_client.delete_function_concurrency(FunctionName=worker)
+
+    ended = wait_for_execution(execution_arn, timeout_seconds=600)
+    assert ended["status"] == "SUCCEEDED", ended.get("cause")
+    assert json.loads(ended["output"])["written"] == 200

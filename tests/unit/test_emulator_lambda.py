@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import time
+import zipfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from ddbmigrate.emulator import Emulator
+from ddbmigrate.emulator import Emulator, lambda_concurrency
 from tests.emulator_fixtures.support import Aws, unique, wait_until, zip_sources
 
 BASIC = ("basic_function.py",)
@@ -185,3 +191,71 @@ def test_published_version_keeps_its_configuration(aws: Aws) -> None:
     assert by_arn["environment"]["GREETING"] == "v1"
     assert latest["environment"]["GREETING"] == "v2"
     assert latest["environment"]["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+
+
+def _throttled(call: Callable[[], object]) -> dict[str, Any]:
+    with pytest.raises(ClientError) as caught:
+        call()
+    return dict(caught.value.response)
+
+
+def test_reserved_concurrency_throttles_invocations_beyond_it(aws: Aws, tmp_path: Path) -> None:
+    """Lambda refuses an invocation beyond the function's reserved concurrency with 429 TooManyRequestsException,
+    and every invocation of a function reserved at 0; Step Functions retries on that error name."""
+    function = aws.deploy(BASIC, "basic_function.handler", {}, timeout=60)
+    name = function.rsplit(":", 1)[-1]
+
+    aws.lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    refused = _throttled(lambda: aws.invoke(function, {}))
+    assert refused["Error"]["Code"] == "TooManyRequestsException"
+    assert refused["ResponseMetadata"]["HTTPStatusCode"] == 429
+
+    aws.lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    release = tmp_path / "release"
+    with ThreadPoolExecutor(1) as pool:
+        holding = pool.submit(aws.invoke, function, {"action": "wait_for_file", "path": str(release)})
+        wait_until(lambda: lambda_concurrency.running(function) == 1 or None, what="the first invocation to run")
+        second = _throttled(lambda: aws.invoke(function, {}))
+        release.touch()
+        assert holding.result(timeout=60) == (None, {"released": True})
+    assert second["Error"]["Code"] == "TooManyRequestsException"
+
+    error, _ = aws.invoke(function, {})
+    assert error is None, "once the running invocation ended, the next one runs"
+    aws.lambda_.delete_function_concurrency(FunctionName=name)
+
+
+POWERTOOLS_PUBLIC_LAYER = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"
+
+
+def test_powertools_is_there_only_from_the_zip_or_the_public_layer(aws: Aws, tmp_path: Path) -> None:
+    """Lambda's Python runtime has boto3 but no Powertools: a zip without it and without the layer fails its init,
+    as it would on AWS (and on LocalStack), instead of quietly using the emulator's own copy."""
+    sources = ("powertools_function.py",)
+    handler = "powertools_function.handler"
+
+    alone = aws.deploy(sources, handler)
+    error, payload = aws.invoke(alone, {})
+    assert error == "Unhandled"
+    assert payload["errorType"] == "Runtime.ImportModuleError"
+    assert "No module named 'aws_lambda_powertools'" in payload["errorMessage"]
+
+    layered = aws.deploy(sources, handler, layers=(POWERTOOLS_PUBLIC_LAYER,))
+    error, payload = aws.invoke(layered, {})
+    assert error is None, payload
+    assert payload["powertools"].startswith(sys.prefix), "the emulator's copy stands in for the public layer"
+
+    bundle = tmp_path / "bundled.zip"
+    wheels = sorted((Path(__file__).parents[2] / "modules" / "lambda_function" / "vendor").glob("*.whl"))
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr(
+            "powertools_function.py", (Path(__file__).parents[1] / "emulator_fixtures" / sources[0]).read_text()
+        )
+        for wheel in wheels:
+            with zipfile.ZipFile(wheel) as source:
+                for name in source.namelist():
+                    archive.writestr(name, source.read(name))
+    bundled = aws.deploy(sources, handler, code=bundle.read_bytes())
+    error, payload = aws.invoke(bundled, {})
+    assert error is None, payload
+    assert not payload["powertools"].startswith(sys.prefix), "a bundled Powertools comes from the zip"

@@ -272,6 +272,9 @@ def replication_lag(parameters: ReplicationParameters) -> dict[str, Any]:
         emulator.stop()
 
 
+POWERTOOLS_PUBLIC_LAYER = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"
+
+
 def _lag_run(parameters: ReplicationParameters, work: Path) -> dict[str, Any]:
     session = boto3.session.Session(region_name=REGION)
     dynamodb, sqs = session.client("dynamodb"), session.client("sqs")
@@ -312,6 +315,8 @@ def _lag_run(parameters: ReplicationParameters, work: Path) -> dict[str, Any]:
             Role=role,
             Handler=f"{package}.handler.lambda_handler",
             Code={"ZipFile": _build_zip(package, work)},
+            # Powertools as the module's layer mode gets it: the emulator stands in for AWS's public layer.
+            Layers=[POWERTOOLS_PUBLIC_LAYER],
             Timeout=60,
             MemorySize=512,
             Environment={

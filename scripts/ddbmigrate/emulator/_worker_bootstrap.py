@@ -1,9 +1,11 @@
 """The emulator's stand-in for the Lambda Python runtime; runs inside each warm worker process.
 
 The parent starts this file with ``python -I -B <this file>`` so that neither the repository nor the
-emulator package is importable: the function sees its own code, the standard library and the
-interpreter's site-packages (boto3 and Powertools, like the runtime plus the Powertools layer). For the
-same reason only the standard library is imported here.
+emulator package is importable: the function sees its own code, its layers, the standard library and the
+interpreter's site-packages, which stand in for the runtime's boto3. Powertools is in those site-packages too
+(the dev environment's), but Lambda's runtime has none: a function may import that copy only when it attaches
+AWS's public Powertools layer, for which it stands in. For the same reason only the standard library is
+imported here.
 
 Protocol (one JSON document per line):
 - parent -> worker on stdin: first a ``config`` message, then one ``invoke`` message per invocation;
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import decimal
 import importlib
+import importlib.abc
+import importlib.machinery
 import io
 import json
 import logging
@@ -245,8 +249,31 @@ def _configure_process(config: dict[str, Any]) -> None:
     ]
     # Editable installs (.pth files) put the repository's sources on sys.path; a Lambda sees only its
     # zip, its layers and the runtime, so anything outside the interpreter's own prefix is dropped.
-    sys.path[:] = [task_root, *config.get("layer_paths", []), *runtime_paths]
+    own_paths = [task_root, *config.get("layer_paths", [])]
+    sys.path[:] = [*own_paths, *runtime_paths]
+    if not config.get("runtime_powertools", False):
+        sys.meta_path.insert(0, _OnlyFromOwnCode(own_paths, LAYER_ONLY_PACKAGES))
     os.chdir(task_root)
+
+
+# Packages the interpreter's site-packages hold for the emulator's own use that Lambda's Python runtime lacks.
+LAYER_ONLY_PACKAGES = frozenset({"aws_lambda_powertools"})
+
+
+class _OnlyFromOwnCode(importlib.abc.MetaPathFinder):
+    """Finds the given top-level packages in the function's zip and layers only, as the runtime would."""
+
+    def __init__(self, paths: list[str], names: frozenset[str]) -> None:
+        self._paths = paths
+        self._names = names
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname not in self._names:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, self._paths)
+        if spec is None:
+            raise ModuleNotFoundError(f"No module named '{fullname}'", name=fullname)
+        return spec
 
 
 def _invoke(

@@ -79,6 +79,9 @@ class FunctionSpec:
     layers: tuple[LayerCode, ...] = ()
     role_arn: str = ""
     """The execution role; its session is the worker's credentials."""
+    public_powertools_layer: bool = False
+    """The function attaches AWS's public Powertools layer. Lambda's runtime has no Powertools: without that layer
+    a function must bring its own, so the worker may import the emulator's copy only with it."""
 
     @property
     def identity(self) -> Identity:
@@ -98,6 +101,7 @@ class FunctionSpec:
                 self.code_sha256,
                 [layer.sha256 for layer in self.layers],
                 self.role_arn,
+                self.public_powertools_layer,
             ]
         )
         return hashlib.sha256(material.encode("utf-8")).hexdigest()
@@ -207,6 +211,7 @@ class _Worker:
                 "task_root": str(code_dir),
                 "handler": spec.handler,
                 "layer_paths": layer_paths,
+                "runtime_powertools": spec.public_powertools_layer,
             }
         )
 

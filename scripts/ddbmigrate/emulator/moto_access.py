@@ -41,6 +41,15 @@ def _iter_backends(backend_dict: Any) -> list[tuple[str, str, Any]]:
 # Lambda functions
 
 
+# Accounts from which AWS publishes public layers: Powertools for AWS Lambda (Python).
+AWS_PUBLIC_LAYER_ACCOUNTS = frozenset({"017000801446"})
+
+
+def is_public_layer(arn: str) -> bool:
+    parts = arn.split(":")
+    return len(parts) > 4 and parts[4] in AWS_PUBLIC_LAYER_ACCOUNTS
+
+
 def function_spec(fn: Any) -> FunctionSpec:
     """Snapshot of a ``moto.awslambda.models.LambdaFunction``."""
     layers: list[LayerCode] = []
@@ -70,6 +79,7 @@ def function_spec(fn: Any) -> FunctionSpec:
         code=bytes(getattr(fn, "code_bytes", b"") or b""),
         layers=tuple(layers),
         role_arn=str(getattr(fn, "role", "") or ""),
+        public_powertools_layer=any(is_public_layer(layer["Arn"]) for layer in fn.layers or []),
     )
 
 

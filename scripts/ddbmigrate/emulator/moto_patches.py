@@ -53,7 +53,16 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.sqs.models import Queue, SQSBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from . import asl_gate, cross_account, dynamodb_fidelity, dynamodb_speedups, iam_gate, lambda_code
+from . import (
+    asl_gate,
+    cross_account,
+    dynamodb_fidelity,
+    dynamodb_speedups,
+    iam_gate,
+    lambda_code,
+    lambda_concurrency,
+    moto_access,
+)
 from .executor import InvocationResult
 
 LOGGER = logging.getLogger("ddbmigrate.emulator")
@@ -159,7 +168,8 @@ def _patched_invoke(self: Any, body: Any, request_headers: Any, response_headers
 
     moto labels every failure ``FunctionError: Handled`` (Lambda says ``Unhandled`` for an exception
     the handler did not catch), runs ``InvocationType=Event`` synchronously inside the request,
-    executes ``DryRun`` invocations, and turns an empty payload into the JSON *string* ``"{}"``.
+    executes ``DryRun`` invocations, turns an empty payload into the JSON *string* ``"{}"``, and never
+    throttles (:mod:`.lambda_concurrency` enforces reserved concurrency).
     """
     raw = body.encode("utf-8") if isinstance(body, str) else bytes(body or b"")
     if not raw.strip():
@@ -178,7 +188,8 @@ def _patched_invoke(self: Any, body: Any, request_headers: Any, response_headers
         _require_runner().invoke_moto_function_async(self, raw)
         return b""
 
-    result = _require_runner().invoke_moto_function(self, raw)
+    with lambda_concurrency.invocation(self):
+        result = _require_runner().invoke_moto_function(self, raw)
     response_headers["x-amz-executed-version"] = result.executed_version
     if result.function_error:
         response_headers["x-amz-function-error"] = result.function_error
@@ -427,25 +438,20 @@ ADD = "add"
 """An action moto lacks; if a newer moto implements it, its own implementation is kept."""
 
 
-# Accounts from which AWS publishes public layers: Powertools for AWS Lambda (Python).
-AWS_PUBLIC_LAYER_ACCOUNTS = frozenset({"017000801446"})
-
-
 def _layers_data_accepting_public_layers(original: Any) -> Any:
     """Let functions reference AWS's public Powertools layer.
 
-    moto only knows layers published inside the emulator, so it rejects the module's default Powertools layer
-    ARN. The emulator's workers already run with the Powertools release the project pins, which is what the
-    public layer supplies on AWS, so such a layer is accepted and contributes no code of its own.
+    moto only knows layers published inside the emulator, so it rejects AWS's public Powertools layer ARN. Such a
+    layer is accepted and contributes no code of its own: a worker of a function that has it may import the
+    Powertools release installed with the emulator, which stands in for the layer's (see ``FunctionSpec``).
     """
 
     def get(self: Any, layer_version_arns: list[str]) -> list[dict[str, Any]]:
-        def is_public(arn: str) -> bool:
-            return arn.split(":")[4] in AWS_PUBLIC_LAYER_ACCOUNTS
-
-        own = iter(original(self, [arn for arn in layer_version_arns if not is_public(arn)]))
+        own = iter(original(self, [arn for arn in layer_version_arns if not moto_access.is_public_layer(arn)]))
         # Keep the caller's order: Terraform compares the layer list as a list.
-        return [{"Arn": arn, "CodeSize": 0} if is_public(arn) else next(own) for arn in layer_version_arns]
+        return [
+            {"Arn": arn, "CodeSize": 0} if moto_access.is_public_layer(arn) else next(own) for arn in layer_version_arns
+        ]
 
     return get
 
