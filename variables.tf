@@ -114,9 +114,10 @@ variable "worker" {
     reserved_concurrency (null = unreserved; else the worker's reserved concurrency, at least max_concurrency:
     it guarantees the run that many executions and caps it there, so the application's functions keep the
     rest of the account's concurrency),
-    invocations_per_child (1-2000, default 1000: worker invocations one Distributed Map child makes before it
-    hands the rest of its segment to the next pass, which keeps each child under Step Functions' 25,000
-    history events per execution).
+    invocations_per_child (1-250, default 250: worker invocations one Distributed Map child makes before it
+    hands the rest of its segment to the Map's next pass, which keeps each child under Step Functions' 25,000
+    history events per execution even if every invocation used all its retries; each pass adds about 13 events
+    to the parent execution, so a segment can take up to about 1,800 passes of this many invocations).
   EOT
   type = object({
     memory_size                = optional(number, 1024)
@@ -128,7 +129,7 @@ variable "worker" {
     time_safety_margin_seconds = optional(number, 60)
     scan_page_limit            = optional(number)
     reserved_concurrency       = optional(number)
-    invocations_per_child      = optional(number, 1000)
+    invocations_per_child      = optional(number, 250)
   })
   default  = {}
   nullable = false
@@ -186,9 +187,10 @@ variable "worker" {
   }
 
   validation {
-    # 2,000 invocations take 18,000 history events, which leaves room for 2,300 retries under the 25,000 cap.
-    condition     = var.worker.invocations_per_child >= 1 && var.worker.invocations_per_child <= 2000 && floor(var.worker.invocations_per_child) == var.worker.invocations_per_child
-    error_message = "worker.invocations_per_child must be a whole number from 1 to 2,000 (Step Functions caps an execution at 25,000 history events)."
+    # An invocation with every retry used takes 93 history events (modules/backfill/definition.tf): 250 of
+    # them take 23,250 of the 25,000 an execution may have.
+    condition     = var.worker.invocations_per_child >= 1 && var.worker.invocations_per_child <= 250 && floor(var.worker.invocations_per_child) == var.worker.invocations_per_child
+    error_message = "worker.invocations_per_child must be a whole number from 1 to 250 (Step Functions caps an execution at 25,000 history events, and one invocation with all its retries takes 93)."
   }
 }
 

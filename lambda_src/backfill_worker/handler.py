@@ -17,6 +17,7 @@ from migration_core.backfill import BackfillService
 from migration_core.capacity import CapacityActions, CapacityClient
 from migration_core.config import WorkerConfig, read_client_config, write_client_config
 from migration_core.errors import InvalidInput
+from migration_core.guards import stepfunctions_execution_status
 from migration_core.models import RunSpec, SegmentRequest, SegmentResult
 
 # Only segment invocations publish metrics; plan and summarize having none is expected.
@@ -32,6 +33,8 @@ SERVICE = BackfillService(
     target_client=CONFIG.target_access.client("dynamodb", config=read_client_config()),
     write_client=CONFIG.target_access.client("dynamodb", config=write_client_config(CONFIG.write_concurrency)),
     retry_policy=CONFIG.retry_policy(),
+    # The run lock's stale check (DescribeExecution of the holder); only the plan step calls it.
+    execution_status=stepfunctions_execution_status(boto3.client("stepfunctions", config=read_client_config())),
 )
 # Pre-warm's capacity actions; their Application Auto Scaling client is created on the first capacity action.
 CAPACITY = CapacityActions(
@@ -61,7 +64,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def _dispatch(action: Any, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if action == "plan":
-        planned = SERVICE.plan(event.get("input"), event.get("execution"))
+        planned = SERVICE.plan(event.get("input"), event.get("execution"), event.get("execution_arn"))
         logger.info("Run planned", extra={"run": planned["run"]})
         return planned
     if action == "segment":

@@ -10,6 +10,7 @@ from migration_core.errors import (
     InvalidInput,
     InvalidItemError,
     MigrationError,
+    RunInProgress,
     TransformError,
     WriteRetriesExhausted,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "InvalidInput",
     "InvalidItemError",
     "MigrationError",
+    "RunInProgress",
     "TransformError",
     "WriteRetriesExhausted",
 ]

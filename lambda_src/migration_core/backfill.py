@@ -14,6 +14,13 @@ from migration_core.capacity import capacity_cause_lines, capacity_report
 from migration_core.clock import Clock, utc_now
 from migration_core.config import WorkerConfig
 from migration_core.errors import IncompleteRun, InvalidInput, InvalidItemError, TransformError
+from migration_core.guards import (
+    ExecutionStatus,
+    GuardOverrides,
+    RunLock,
+    mutated_table,
+    require_point_in_time_recovery,
+)
 from migration_core.models import PHASES, RunSpec, SegmentCounts, SegmentRequest, SegmentResult
 from migration_core.plan import parse_execution_input
 from migration_core.retry import RetryPolicy
@@ -59,8 +66,11 @@ class BackfillService:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        execution_status: ExecutionStatus | None = None,
     ) -> None:
         self._config = config
+        # DescribeExecution of the lock's holder; without it (tests, benchmarks) runs take no lock.
+        self._execution_status = execution_status
         # Reads of the source and the state table, and of the target (which may live in another account).
         self._client = client
         self._target_client = target_client or client
@@ -72,6 +82,7 @@ class BackfillService:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._state = StateStore(client, config.state_table, clock=clock)
+        self._lock = RunLock(client, config.state_table, clock=clock)
         self._key_schemas: dict[str, dict[str, str]] = {}
         self._transformer: Transformer | None = None
 
@@ -83,19 +94,41 @@ class BackfillService:
             self._transformer = self._transformer_factory()
         return self._transformer
 
-    def plan(self, execution_input: Any, execution_name: Any) -> dict[str, Any]:
+    def plan(self, execution_input: Any, execution_name: Any, execution_arn: Any = None) -> dict[str, Any]:
         run = parse_execution_input(execution_input, run_id=execution_name, config=self._config)
+        overrides = GuardOverrides.from_input(execution_input or {})
         source = describe_table(self._client, run.source_table)
         target = source if run.in_place else describe_table(self._target_client, run.target_table)
         for table in (source, target):
             if table.status != "ACTIVE":
                 raise InvalidInput(f"table {table.name!r} is {table.status}, not ACTIVE; retry when it is ACTIVE")
             self._key_schemas[table.name] = table.key_schema
+        mutated = mutated_table(
+            mode=run.mode, in_place=run.in_place, cleanup=run.cleanup, target_table=run.target_table
+        )
+        if mutated is not None and not overrides.allow_without_pitr:
+            require_point_in_time_recovery(
+                self._target_client,
+                mutated,
+                in_place=run.in_place,
+                override='"allow_without_pitr": true in the execution input (ddb-migrate run --allow-without-pitr)',
+            )
         self._preflight(run)
-        if isinstance(execution_input, dict) and execution_input.get("resume_run_id") is not None:
-            self._state.resume_run(run)
-        else:
-            self._state.create_run(run, source.item_count)
+        # Only runs that write take the lock: a distributed verify reads, and may run beside anything.
+        status = self._execution_status
+        locked = run.mode == "copy" and status is not None and isinstance(execution_arn, str)
+        if locked and status is not None:
+            self._lock.acquire(run.run_id, str(execution_arn), status)
+        try:
+            if isinstance(execution_input, dict) and execution_input.get("resume_run_id") is not None:
+                self._state.resume_run(run)
+            else:
+                self._state.create_run(run, source.item_count)
+        except Exception:
+            # The plan fails straight to the Fail state, which releases nothing.
+            if locked:
+                self._lock.release(run.run_id)
+            raise
         return {"run": run.to_event(), "segments": self._segments(run)}
 
     def run_segment(self, request: SegmentRequest, remaining_ms: Callable[[], int]) -> SegmentResult:
@@ -178,6 +211,7 @@ class BackfillService:
             _require_complete(run, records, "cleanup")
         _require_complete(run, records, "copy")
         self._state.finish_run(run.run_id, "SUCCEEDED")
+        self._lock.release(run.run_id)
         return {
             "run_id": run.run_id,
             "segments": run.total_segments,
@@ -211,6 +245,8 @@ class BackfillService:
         counts = totals.to_dict()
         lines.append("Counts so far: " + ", ".join(f"{name}={value}" for name, value in counts.items()))
         self._state.finish_run(run.run_id, "FAILED")
+        if run.mode == "copy":
+            self._lock.release(run.run_id)
         return {"error": "MigrationFailed", "cause": "\n".join(lines)[:MAX_CAUSE_CHARS]}
 
     def _preflight(self, run: RunSpec) -> None:

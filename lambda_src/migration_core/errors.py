@@ -22,6 +22,10 @@ class InvalidInput(MigrationError, ValueError):  # noqa: N818 - Step Functions m
     """The execution input or an event is malformed or unsafe; nothing has been written."""
 
 
+class RunInProgress(InvalidInput):
+    """Another execution holds the deployment's run lock and is still RUNNING; nothing has been written."""
+
+
 class ConfigurationError(MigrationError, ValueError):
     """The Lambda environment set by Terraform is missing a value or holds a wrong one."""
 

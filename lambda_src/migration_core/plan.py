@@ -8,6 +8,7 @@ from typing import Any
 
 from migration_core.config import WorkerConfig
 from migration_core.errors import InvalidInput
+from migration_core.guards import OVERRIDE_FIELDS, GuardOverrides
 from migration_core.models import MAX_PREWARM_UNITS, MAX_SETTLE_SECONDS, MODES, PrewarmSpec, RunSpec
 
 EXECUTION_INPUT_FIELDS = frozenset(
@@ -27,6 +28,7 @@ EXECUTION_INPUT_FIELDS = frozenset(
         "prewarm_wcu",
         "prewarm_on_demand_warm_throughput",
         "resume_run_id",
+        *OVERRIDE_FIELDS,
     }
 )
 PREWARM_DETAIL_FIELDS = ("prewarm_rcu", "prewarm_wcu", "prewarm_on_demand_warm_throughput")
@@ -90,6 +92,8 @@ def parse_execution_input(raw: Any, *, run_id: Any, config: WorkerConfig) -> Run
         raise InvalidInput(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     settle_seconds, sample_fraction = _verify_options(execution_input, mode)
 
+    # Validated here so a bad override fails like every other field; the plan step and the CLI act on them.
+    GuardOverrides.from_input(execution_input)
     in_place = source_table == target_table
     cleanup = _cleanup(execution_input, config, target_table, in_place=in_place)
     prewarm = _prewarm(execution_input, config)

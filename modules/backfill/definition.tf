@@ -4,8 +4,11 @@
 locals {
   invoke_lambda = "arn:${local.partition}:states:::lambda:invoke"
 
-  # Errors of the Invoke API itself, not of the function: the invocation may not have run, so any task retries
-  # them. Lambda.ClientExecutionTimeoutException is Lambda timing out the Invoke call, not the function.
+  # Lambda's own failures around an invocation: errors of the Invoke API (the invocation may not have run;
+  # Lambda.ClientExecutionTimeoutException is Lambda timing out the Invoke call), and Lambda.Unknown, which also
+  # covers a function that ran out of memory or time. Every worker action is safe to run again: plan and
+  # resume are conditional writes, the capacity steps work from the state they are given, hand-offs set a flag,
+  # and summarize and report_failure only read and record.
   lambda_service_errors = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -54,9 +57,9 @@ locals {
   no_capacity_change = { prewarmed = false, original = null, raise = null, reset = null }
 
   # Step Functions caps a STANDARD execution at 25,000 history events, and every Map child is one. A segment
-  # invocation and its loop take 9 events (task 5, choice 2, pass 2) and each retry 3 more, so a child stops
-  # after this many invocations, well inside the cap, and hands the rest of its segment to a child of the
-  # next pass (the segment resumes from its checkpoint).
+  # invocation and its loop take 9 events (task 5, choice 2, pass 2) and each retry 3 more: at most 93 with every
+  # retrier's attempts used (8 + 20). So a child stops after this many invocations, inside the cap even then, and
+  # hands the rest of its segment to a child of the next pass (the segment resumes from its checkpoint).
   max_child_invocations = var.worker.invocations_per_child
 
   # One Distributed Map per phase. Its children loop over their segment's invocations; the pass states after
@@ -124,11 +127,14 @@ locals {
                 FunctionName = module.worker.function_arn
                 Payload      = { action = "hand_off", "run.$" = "$.run", "phase.$" = "$.phase", "segment.$" = "$.segment" }
               }
-              ResultPath = null
-              Retry      = local.lambda_retries
-              End        = true
+              # The child's output replaces its state: the Map gathers every child's output (up to 10,000 of
+              # them) within Step Functions' 256 KiB, even though ResultPath null then discards it.
+              ResultSelector = { "handed_off.$" = "$.Payload.handed_off" }
+              ResultPath     = "$"
+              Retry          = local.lambda_retries
+              End            = true
             }
-            "${spec.prefix}SegmentDone" = { Type = "Succeed" }
+            "${spec.prefix}SegmentDone" = { Type = "Pass", Result = {}, End = true }
           }
         }
         ResultPath = null
@@ -171,7 +177,8 @@ locals {
       Resource = local.invoke_lambda
       Parameters = {
         FunctionName = module.worker.function_arn
-        Payload      = { action = "plan", "input.$" = "$", "execution.$" = "$$.Execution.Name" }
+        # execution_arn identifies the holder of the run lock, whose staleness the next plan checks.
+        Payload = { action = "plan", "input.$" = "$", "execution.$" = "$$.Execution.Name", "execution_arn.$" = "$$.Execution.Id" }
       }
       # Each Map reads its own list of segments: the second and later passes of a Map replace it with the
       # segments handed off in the pass before.

@@ -29,12 +29,9 @@ locals {
   # Built from its parts rather than read from the resource: the state machine's role must name the state
   # machine (Distributed Map children are its own executions) before the state machine exists.
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.state_machine_name}"
-  # Executions of the state machine itself ("<name>:<execution>") and the Map Run children
-  # ("<name>/<map run label>:<child>").
-  execution_arns = [
-    "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machine_name}:*",
-    "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machine_name}/*",
-  ]
+  # The Map Run children ("<name>/<map run label>:<child>"): what a Distributed Map manages. The parent
+  # executions ("<name>:<execution>") need nothing from the state machine's own role.
+  map_run_children_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machine_name}/*"
 
   source_table_kms_key = try(one([for sse in data.aws_dynamodb_table.source.server_side_encryption : sse.kms_key_arn if sse.enabled]), null)
 }

@@ -24,11 +24,13 @@ locals {
             Resource = local.state_machine_arn
           },
           {
-            # RedriveExecution lets a redriven parent redrive only the failed children of its Map Runs.
+            # RedriveExecution: a parent redriven from the console after an uncatchable failure (such as
+            # States.DataLimitExceeded) redrives its Map Run's failed children; ddb-migrate redrive itself starts
+            # a new execution instead, since a caught failure ends in the Fail state.
             Sid      = "ManageMapRunChildren"
             Effect   = "Allow"
             Action   = ["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"]
-            Resource = local.execution_arns
+            Resource = local.map_run_children_arn
           },
         ]
       })

@@ -79,7 +79,7 @@ variable "worker" {
     time_safety_margin_seconds = optional(number, 60)
     scan_page_limit            = optional(number)
     reserved_concurrency       = optional(number)
-    invocations_per_child      = optional(number, 1000)
+    invocations_per_child      = optional(number, 250)
   })
   default  = {}
   nullable = false

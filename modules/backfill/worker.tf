@@ -80,10 +80,25 @@ locals {
 
   # BatchGetItem serves the verify phase (consistent reads of both sides). The target needs Scan only for a
   # cleanup run, which scans the target for the keys to delete; an in-place run scans it anyway, as the source.
+  # DescribeContinuousBackups: the plan refuses an in-place run or a cleanup, which rewrite or delete the
+  # target's items, unless point-in-time recovery is on for it (or the run explicitly accepts going without).
   target_actions = concat(
     ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"],
+    var.allow_target_cleanup || local.in_place ? ["dynamodb:DescribeContinuousBackups"] : [],
     var.allow_target_cleanup ? ["dynamodb:Scan"] : [],
   )
+
+  # The run lock (migration_core.guards): a plan finding the lock held asks Step Functions whether the
+  # holder's execution still runs. Only the state machine's own executions, not its Map Run children.
+  worker_run_lock_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "CheckRunLockHolder"
+      Effect   = "Allow"
+      Action   = "states:DescribeExecution"
+      Resource = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machine_name}:*"
+    }]
+  })
 
   worker_dynamodb_policy = jsonencode({
     Version = "2012-10-17"
@@ -153,7 +168,7 @@ module "worker" {
   environment_variables = local.worker_environment
 
   policies = merge(
-    { dynamodb = local.worker_dynamodb_policy },
+    { dynamodb = local.worker_dynamodb_policy, "run-lock" = local.worker_run_lock_policy },
     local.worker_uses_kms ? { kms = local.worker_kms_policy } : {},
     var.prewarm.enabled ? { capacity = local.worker_capacity_policy } : {},
   )

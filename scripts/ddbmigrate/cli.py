@@ -19,6 +19,17 @@ from rich.markup import escape
 
 from ddbmigrate import executions, runner
 from ddbmigrate.aws import client
+from ddbmigrate.cli_plan import (
+    check_cleanup_flags,
+    check_run,
+    guard_options,
+    overrides_input,
+    plan_json,
+    plan_report,
+    price_options,
+    prices_from,
+    print_plan,
+)
 from ddbmigrate.cli_support import (
     EXIT_VERDICT,
     CannotRunError,
@@ -145,6 +156,9 @@ def main(ctx: click.Context, debug: bool) -> None:
     default=True,
     help="Follow the execution with a progress bar (default); --no-follow prints the command that follows it.",
 )
+@guard_options
+@option("--dry-run", is_flag=True, help="Check and print the plan (as `ddb-migrate plan`), start nothing.")
+@price_options
 @json_option(deprecated_alias=True)
 def run(
     state_machine: str | None,
@@ -162,13 +176,19 @@ def run(
     scan_page_size: int | None,
     run_name: str | None,
     follow: bool,
+    allow_consumer_running: bool,
+    allow_without_pitr: bool,
+    dry_run: bool,
     json_path: Path | None,
     json_output: Path | None,
+    **price_flags: Any,
 ) -> None:
     """Start a backfill (scan → transform → write) and follow it until it ends.
 
-    The execution's name is printed before it starts. Ctrl-C stops following, not the run: the CLI prints the
-    commands that follow and stop it.
+    Before starting it checks everything the worker's plan step would refuse, that no other run is running, that
+    the replication consumer is paused and that a table an in-place run or a cleanup mutates has point-in-time
+    recovery, and prints the plan (tables, estimated capacity, duration and cost). The execution's name is printed
+    before it starts. Ctrl-C stops following, not the run: the CLI prints the commands that follow and stop it.
 
     \b
     Example:
@@ -186,11 +206,21 @@ def run(
         run_input["time_budget_seconds"] = time_budget_seconds
     if scan_page_size is not None:
         run_input["scan_page_size"] = scan_page_size
+    check_cleanup_flags(cleanup_destination_table, confirm_cleanup, run_input["target_table"])
     if cleanup_destination_table:
         run_input["cleanup_destination_table"] = True
-        run_input["confirm_cleanup"] = confirm_cleanup or ""
+        run_input["confirm_cleanup"] = confirm_cleanup
     run_input.update(_prewarm_input(prewarm, prewarm_rcu, prewarm_wcu, prewarm_warm_throughput))
-    _start(deployment, run_input, run_name or runner.new_run_name(), follow, json_path, state_machine, terraform_dir)
+    run_input.update(overrides_input(allow_consumer_running, allow_without_pitr))
+    name = run_name or runner.new_run_name()
+    planned = check_run(deployment, run_input, name, deployment_flags(state_machine, terraform_dir))
+    report = plan_report(deployment, planned, prices_from(dict(price_flags)))
+    print_plan(report, state().console)
+    if dry_run:
+        state().console.print("dry run: nothing started", markup=False)
+        write_json(json_path, {**plan_json(report), "input": run_input, "dry_run": True})
+        return
+    _start(deployment, run_input, name, follow, json_path, state_machine, terraform_dir)
 
 
 def _start(
@@ -504,12 +534,15 @@ def redrive(
     if before.status in ("RUNNING", "SUCCEEDED"):
         fail(f"{before.name} is {before.status}; only a FAILED, TIMED_OUT or ABORTED run can be continued")
     run_input = {**executions.execution_input(execution_arn), "resume_run_id": before.run_id}
+    name = runner.new_run_name("resume")
+    # The same guards as a new run: the original input carries the overrides it was started with.
+    check_run(deployment, run_input, name, deployment_flags(state_machine, terraform_dir))
     state().console.print(
         f"resuming run {before.run_id} ({before.name} is {before.status}): its segments continue from their "
         "checkpoints",
         markup=False,
     )
-    _start(deployment, run_input, runner.new_run_name("resume"), follow, json_path, state_machine, terraform_dir)
+    _start(deployment, run_input, name, follow, json_path, state_machine, terraform_dir)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -780,6 +813,8 @@ def demo(items: int, segments: int, workload_rate: float, endpoint: str, workdir
         sys.exit(EXIT_VERDICT)
 
 
+from ddbmigrate.cli_plan import plan  # noqa: E402 - attaches to main, defined above
 from ddbmigrate.cli_replication import replication  # noqa: E402 - the group attaches to main, defined above
 
+main.add_command(plan)
 main.add_command(replication)

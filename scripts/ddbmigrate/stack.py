@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ddbmigrate.terraform_setup import REPO_ROOT, terraform_environment
+from ddbmigrate.terraform_setup import REPO_ROOT, init_lock, terraform_environment
 
 # An interrupted terraform first gets a Ctrl-C: it asks its providers to stop and records what it applied. It
 # then waits for the operations in flight, which against an endpoint that is gone (the same Ctrl-C stops the
@@ -61,7 +61,8 @@ class Stack:
         """
         argv = ["terraform", f"-chdir={self.directory}", *args]
         # A short name: the plugins' Unix socket paths, under it, must stay within about 100 characters.
-        with tempfile.TemporaryDirectory(prefix="tf-", ignore_cleanup_errors=True) as scratch:
+        serialized = init_lock() if args[:1] == ("init",) else contextlib.nullcontext()
+        with serialized, tempfile.TemporaryDirectory(prefix="tf-", ignore_cleanup_errors=True) as scratch:
             returncode, stdout, stderr = _run(argv, {**self.env, "TMPDIR": scratch}, on_line)
         result = subprocess.CompletedProcess(argv, returncode, stdout, stderr)
         if check and result.returncode != 0:

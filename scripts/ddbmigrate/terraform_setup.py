@@ -8,7 +8,10 @@ configuration that installs providers from it; otherwise it writes one with only
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +35,11 @@ def find_provider_mirror() -> Path | None:
 
 
 def render_cli_config(mirror: Path | None, plugin_cache: Path) -> str:
-    cache = f'plugin_cache_dir = "{plugin_cache}"\n'
+    # Without the second setting, Terraform re-installs a provider into the cache whenever a directory's lock
+    # file does not yet list it (every new stack), replacing the cache entry that other stacks' .terraform
+    # links point at while they plan or apply. With it, a cached provider is only linked. (The lock files then
+    # record this platform's checksum only, which is all a throwaway stack needs.)
+    cache = f'plugin_cache_dir = "{plugin_cache}"\nplugin_cache_may_break_dependency_lock_file = true\n'
     if mirror is None:
         return cache
     return (
@@ -45,8 +52,25 @@ def render_cli_config(mirror: Path | None, plugin_cache: Path) -> str:
     )
 
 
+PLUGIN_CACHE = REPO_ROOT / ".terraform-plugin-cache"
+# Held exclusively around ``terraform init``: the first inits of a run fill the cache, and two must not fill
+# the same entry at once.
+INIT_LOCK = PLUGIN_CACHE / ".init.lock"
+
+
+@contextlib.contextmanager
+def init_lock() -> Iterator[None]:
+    PLUGIN_CACHE.mkdir(exist_ok=True)
+    with INIT_LOCK.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def write_cli_config(path: Path = DEFAULT_RC_PATH) -> Path:
-    plugin_cache = REPO_ROOT / ".terraform-plugin-cache"
+    plugin_cache = PLUGIN_CACHE
     plugin_cache.mkdir(exist_ok=True)
     path.write_text(render_cli_config(find_provider_mirror(), plugin_cache), encoding="utf-8")
     return path

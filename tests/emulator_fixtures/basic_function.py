@@ -29,11 +29,14 @@ def handler(event: dict[str, Any], context: Any) -> Any:
         time.sleep(float(event["seconds"]))
         return {"pid": os.getpid()}
     if action == "wait_for_file":
-        # Held until the test creates the file: an invocation that is running for as long as a test needs.
+        # Held until the test creates the file: an invocation that is running for as long as a test needs. A
+        # marker in started_dir tells the test that this invocation is inside the handler.
+        if "started_dir" in event:
+            (Path(event["started_dir"]) / uuid.uuid4().hex).touch()
         deadline = time.monotonic() + float(event.get("timeout", 60))
         while not Path(event["path"]).exists() and time.monotonic() < deadline:
             time.sleep(0.02)
-        return {"released": Path(event["path"]).exists()}
+        return {"released": Path(event["path"]).exists(), "pid": os.getpid()}
     if action == "dynamodb":
         client = boto3.client("dynamodb")
         item = {"pk": {"S": str(event["key"])}, "n": {"N": "12345678901234567890123456789012345678"}}

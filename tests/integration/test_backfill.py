@@ -46,6 +46,12 @@ def run_migration(terraform_dir: str, *args: str, json_path: Path) -> dict[str, 
     return result
 
 
+def enable_point_in_time_recovery(table: str) -> None:
+    client("dynamodb").update_continuous_backups(
+        TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+
+
 @pytest.fixture
 def source_table(unique_name: Callable[[str], str]) -> str:
     name = unique_name("source")
@@ -126,6 +132,12 @@ def test_in_place_adds_attribute_and_keeps_keys(
         }
     )
 
+    refused = cli("run", "--terraform-dir", outputs["_terraform_dir"], check=False)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "point-in-time recovery is not enabled" in refused.stderr
+    # The rewrite is refused without a backup; the worker's plan step checks it again (DescribeContinuousBackups).
+    enable_point_in_time_recovery(source_table)
+
     result = run_migration(outputs["_terraform_dir"], json_path=tmp_path / "run.json")
 
     assert result["status"] == "SUCCEEDED", result["_stdout"]
@@ -152,13 +164,14 @@ def test_cleanup_destination_table_requires_confirmation_then_replaces_target(
         }
     )
 
-    unconfirmed = run_migration(
-        outputs["_terraform_dir"], "--cleanup-destination-table", json_path=tmp_path / "unconfirmed.json"
-    )
-    assert unconfirmed["_exit_code"] != 0
-    assert unconfirmed["error"] == "InvalidInput"
-    assert "confirm_cleanup" in unconfirmed["cause"]
+    # Refused by the CLI before StartExecution: no execution, no FAILED run in the history.
+    unconfirmed = cli("run", "--terraform-dir", outputs["_terraform_dir"], "--cleanup-destination-table", check=False)
+    assert unconfirmed.returncode == 2, unconfirmed.stdout + unconfirmed.stderr
+    assert f"--confirm-cleanup {target_table}" in unconfirmed.stderr
+    executions = client("stepfunctions").list_executions(stateMachineArn=outputs["state_machine_arn"])["executions"]
+    assert executions == []
     assert len(scan_all(target_table)) == 300, "a refused run must not touch the target"
+    enable_point_in_time_recovery(target_table)
 
     confirmed = run_migration(
         outputs["_terraform_dir"],

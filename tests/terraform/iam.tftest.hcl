@@ -32,8 +32,8 @@ run "worker_policies_are_scoped_to_exact_resources" {
   command = plan
 
   assert {
-    condition     = sort(keys(module.backfill.worker_role_policies)) == tolist(["dynamodb", "logs"])
-    error_message = "The worker role should have exactly the dynamodb and logs policies, got ${join(", ", keys(module.backfill.worker_role_policies))}."
+    condition     = sort(keys(module.backfill.worker_role_policies)) == tolist(["dynamodb", "logs", "run-lock"])
+    error_message = "The worker role should have exactly the dynamodb, logs and run-lock policies, got ${join(", ", keys(module.backfill.worker_role_policies))}."
   }
 
   assert {
@@ -115,13 +115,10 @@ run "state_machine_policies_are_scoped_to_exact_resources" {
         Resource = "arn:aws:states:us-east-1:123456789012:stateMachine:demo-backfill"
       },
       {
-        Sid    = "ManageMapRunChildren"
-        Effect = "Allow"
-        Action = ["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"]
-        Resource = [
-          "arn:aws:states:us-east-1:123456789012:execution:demo-backfill:*",
-          "arn:aws:states:us-east-1:123456789012:execution:demo-backfill/*",
-        ]
+        Sid      = "ManageMapRunChildren"
+        Effect   = "Allow"
+        Action   = ["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"]
+        Resource = "arn:aws:states:us-east-1:123456789012:execution:demo-backfill/*"
       },
     ]
     error_message = "Unexpected Distributed Map policy: ${module.backfill.state_machine_role_policies["distributed-map"]}"
@@ -160,8 +157,37 @@ run "cleanup_grants_scan_on_the_target" {
   assert {
     condition = [
       for statement in jsondecode(module.backfill.worker_role_policies["dynamodb"]).Statement : statement.Action if statement.Sid == "WriteTargetTable"
-    ] == [["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable", "dynamodb:Scan"]]
-    error_message = "allow_target_cleanup should add dynamodb:Scan on the target table."
+    ] == [["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:Scan"]]
+    error_message = "allow_target_cleanup should add dynamodb:Scan (the keys to delete) and dynamodb:DescribeContinuousBackups (the point-in-time recovery guard) on the target table."
+  }
+}
+
+run "in_place_grants_the_pitr_check_on_the_table" {
+  command = plan
+
+  variables {
+    target_table_name = "orders"
+  }
+
+  assert {
+    condition = [
+      for statement in jsondecode(module.backfill.worker_role_policies["dynamodb"]).Statement : statement.Action if statement.Sid == "WriteTargetTable"
+    ] == [["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups"]]
+    error_message = "An in-place deployment should allow dynamodb:DescribeContinuousBackups on the table, for the point-in-time recovery guard."
+  }
+}
+
+run "run_lock_may_describe_only_the_state_machines_own_executions" {
+  command = plan
+
+  assert {
+    condition = jsondecode(module.backfill.worker_role_policies["run-lock"]).Statement == [{
+      Sid      = "CheckRunLockHolder"
+      Effect   = "Allow"
+      Action   = "states:DescribeExecution"
+      Resource = "arn:aws:states:us-east-1:123456789012:execution:demo-backfill:*"
+    }]
+    error_message = "The worker may only DescribeExecution its own state machine's executions (not the Map Run children): ${module.backfill.worker_role_policies["run-lock"]}"
   }
 }
 

@@ -11,7 +11,8 @@
 #   XRayWrite              - X-Ray's PutTraceSegments/PutTelemetryRecords/GetSampling* have no resource types.
 #   ReadAutoScalingTargets - application-autoscaling:DescribeScalableTargets has no resource type.
 # ARNs ending in a wildcard are allowed only as listed in wildcard_resources: a resource of ours followed by ":*"
-# or "/*" (its log streams, function versions, its own executions and Map Run children), and the scalable-target
+# or "/*" (its log streams, function versions, the state machine's Map Run children; the worker's run lock
+# only the state machine's own executions), and the scalable-target
 # ARNs, whose ids are random; that statement must carry the DynamoDB service-namespace condition.
 
 mock_provider "aws" {
@@ -124,7 +125,7 @@ run "every_statement_names_exact_resources" {
       forwarder     = sort(keys(module.replication[0].forwarder_role_policies))
       consumer      = sort(keys(module.replication[0].consumer_role_policies))
       } == {
-      worker        = tolist(["capacity", "dynamodb", "kms", "logs", "xray"])
+      worker        = tolist(["capacity", "dynamodb", "kms", "logs", "run-lock", "xray"])
       state_machine = tolist(["distributed-map", "invoke-worker", "log-delivery", "xray"])
       forwarder     = tolist(["dynamodb", "kms", "logs", "sqs", "stream", "xray"])
       consumer      = tolist(["dynamodb", "kms", "logs", "sqs", "xray"])
@@ -249,10 +250,10 @@ run "every_statement_names_exact_resources" {
       "consumer/logs/WriteOwnLogGroup: arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/demo-replication-consumer:*",
       "forwarder/logs/WriteOwnLogGroup: arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/demo-stream-forwarder:*",
       "state_machine/distributed-map/ManageMapRunChildren: arn:aws:states:us-east-1:123456789012:execution:demo-backfill/*",
-      "state_machine/distributed-map/ManageMapRunChildren: arn:aws:states:us-east-1:123456789012:execution:demo-backfill:*",
       "state_machine/invoke-worker/InvokeWorker: arn:aws:lambda:us-east-1:123456789012:function:demo-backfill-worker:*",
       "worker/capacity/RaiseAutoScalingMinimum: arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/*",
       "worker/logs/WriteOwnLogGroup: arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/demo-backfill-worker:*",
+      "worker/run-lock/CheckRunLockHolder: arn:aws:states:us-east-1:123456789012:execution:demo-backfill:*",
     ])
     error_message = "ARN wildcards are reserved for the documented resources (see the header of this file). Wildcard resources: ${jsonencode(sort(flatten([for role, policies in { worker = module.backfill.worker_role_policies, state_machine = module.backfill.state_machine_role_policies, forwarder = module.replication[0].forwarder_role_policies, consumer = module.replication[0].consumer_role_policies } : [for name, policy in policies : [for statement in jsondecode(policy).Statement : [for resource in flatten([statement.Resource]) : "${role}/${name}/${statement.Sid}: ${resource}" if resource != "*" && strcontains(resource, "*")]]]])))}"
   }

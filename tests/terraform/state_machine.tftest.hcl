@@ -65,12 +65,13 @@ run "top_level_graph" {
     condition = (
       jsondecode(module.backfill.state_machine_definition).States.Plan.Parameters.Payload["input.$"] == "$" &&
       jsondecode(module.backfill.state_machine_definition).States.Plan.Parameters.Payload["execution.$"] == "$$.Execution.Name" &&
+      jsondecode(module.backfill.state_machine_definition).States.Plan.Parameters.Payload["execution_arn.$"] == "$$.Execution.Id" &&
       jsondecode(module.backfill.state_machine_definition).States.Plan.Resource == "arn:aws:states:::lambda:invoke" &&
       jsondecode(module.backfill.state_machine_definition).States.Plan.ResultSelector == {
         "run.$" = "$.Payload.run", passes = { "cleanup.$" = "$.Payload.segments", "copy.$" = "$.Payload.segments" }
       }
     )
-    error_message = "Plan must pass the execution input and name to the worker, and give each Map its list of segments."
+    error_message = "Plan must pass the execution input, name and ARN (the run lock's holder) to the worker, and give each Map its list of segments."
   }
 
   assert {
@@ -242,6 +243,18 @@ run "segment_child_loop" {
   }
 
   assert {
+    condition = alltrue([
+      for states in concat(
+        [jsondecode(module.backfill.state_machine_definition).States],
+        [for state in values(jsondecode(module.backfill.state_machine_definition).States) : state.ItemProcessor.States if state.Type == "Map"],
+        ) : alltrue([
+          for name, state in states : anytrue([for retrier in state.Retry : contains(retrier.ErrorEquals, "Lambda.TooManyRequestsException")]) if state.Type == "Task"
+      ])
+    ])
+    error_message = "Every Lambda task, in the Maps' processors too, must retry Lambda.TooManyRequestsException."
+  }
+
+  assert {
     # Running invocations hold the account's concurrency for up to 15 minutes: a throttled task must keep
     # trying for longer than that even when full jitter draws short delays (the sum of the capped delays is
     # what full jitter spreads around; its mean is half of it).
@@ -259,7 +272,7 @@ run "segment_child_loop" {
     condition = (
       jsondecode(module.backfill.state_machine_definition).States.CopyMap.ItemProcessor.States["CopyMoreInSegment?"].Choices == [
         { Variable = "$.result.done", BooleanEquals = true, Next = "CopySegmentDone" },
-        { Variable = "$.invocations", NumericGreaterThanEquals = 1000, Next = "CopyHandOff" },
+        { Variable = "$.invocations", NumericGreaterThanEquals = 250, Next = "CopyHandOff" },
       ] &&
       jsondecode(module.backfill.state_machine_definition).States.CopyMap.ItemProcessor.States["CopyMoreInSegment?"].Default == "CopyContinue"
     )
@@ -271,25 +284,31 @@ run "segment_child_loop" {
       jsondecode(module.backfill.state_machine_definition).States.CopyMap.ItemProcessor.States.CopyContinue.Parameters["start_key.$"] == "$.result.last_evaluated_key" &&
       jsondecode(module.backfill.state_machine_definition).States.CopyMap.ItemProcessor.States.CopyContinue.Parameters["invocations.$"] == "States.MathAdd($.invocations, 1)" &&
       jsondecode(module.backfill.state_machine_definition).States.CopyMap.ItemProcessor.States.CopyContinue.Next == "CopySegment" &&
-      jsondecode(module.backfill.state_machine_definition).States.CopyMap.ItemProcessor.States.CopySegmentDone == { Type = "Succeed" } &&
+      jsondecode(module.backfill.state_machine_definition).States.CopyMap.ItemProcessor.States.CopySegmentDone == { Type = "Pass", Result = {}, End = true } &&
+      jsondecode(module.backfill.state_machine_definition).States.CopyMap.ItemProcessor.States.CopyHandOff.ResultSelector == { "handed_off.$" = "$.Payload.handed_off" } &&
+      jsondecode(module.backfill.state_machine_definition).States.CopyMap.ItemProcessor.States.CopyHandOff.ResultPath == "$" &&
       jsondecode(module.backfill.state_machine_definition).States.CopyMap.ItemProcessor.States.CopyHandOff.Parameters.Payload == { action = "hand_off", "run.$" = "$.run", "phase.$" = "$.phase", "segment.$" = "$.segment" } &&
       jsondecode(module.backfill.state_machine_definition).States.CopyMap.ItemProcessor.States.CopyHandOff.End
     )
-    error_message = "Continue resumes from the last evaluated key and counts the invocation; HandOff records the hand-off and ends the child."
+    error_message = "Continue resumes from the last evaluated key and counts the invocation; HandOff records the hand-off; both ends leave a tiny output (the Map gathers up to 10,000 of them within 256 KiB)."
   }
 }
 
 run "history_budget_per_child" {
-  # 9 history events per invocation: the largest allowed budget stays under 25,000 with room for retries.
+  # The worst case of one loop, computed from the definition: the Segment task's 5 events and the Choice's and
+  # Continue's 2 each, plus 3 per retry with every retrier's attempts used. The largest budget stays under the
+  # 25,000 history events of an execution, with room for the child's first and last events.
   command = plan
 
   variables {
-    worker = { timeout = 600, time_safety_margin_seconds = 30, invocations_per_child = 2000 }
+    worker = { timeout = 600, time_safety_margin_seconds = 30, invocations_per_child = 250 }
   }
 
   assert {
-    condition     = jsondecode(module.backfill.state_machine_definition).States.CopyMap.ItemProcessor.States["CopyMoreInSegment?"].Choices[1].NumericGreaterThanEquals * 9 + 2300 * 3 < 25000
-    error_message = "A child of the largest invocation budget could exceed Step Functions' 25,000 history events."
+    condition = jsondecode(module.backfill.state_machine_definition).States.CopyMap.ItemProcessor.States["CopyMoreInSegment?"].Choices[1].NumericGreaterThanEquals * (
+      5 + 2 + 2 + 3 * sum([for retrier in jsondecode(module.backfill.state_machine_definition).States.CopyMap.ItemProcessor.States.CopySegment.Retry : retrier.MaxAttempts])
+    ) + 20 < 25000
+    error_message = "A child of the largest invocation budget could exceed Step Functions' 25,000 history events when its invocations are retried."
   }
 }
 
@@ -297,7 +316,7 @@ run "history_budget_over_the_cap_is_refused" {
   command = plan
 
   variables {
-    worker = { invocations_per_child = 2001 }
+    worker = { invocations_per_child = 251 }
   }
 
   expect_failures = [var.worker]

@@ -15,6 +15,7 @@ from moto import mock_aws
 from migration_core.backfill import BackfillService
 from migration_core.clock import Clock, utc_now
 from migration_core.config import WorkerConfig
+from migration_core.guards import ExecutionStatus
 from migration_core.transform import CustomTransform, Transformer
 from migration_core.types import Item
 
@@ -147,6 +148,7 @@ def make_service(
     cleanup_allowed: bool = True,
     clock: Clock = utc_now,
     monotonic: Callable[[], float] = time.monotonic,
+    execution_status: ExecutionStatus | None = None,
 ) -> BackfillService:
     """A BackfillService on moto clients whose retries never sleep."""
     config = WorkerConfig(
@@ -167,6 +169,14 @@ def make_service(
         transformer_factory=lambda: Transformer.from_spec(list(transform_steps), custom_transform, clock=clock),
         clock=clock,
         monotonic=monotonic,
+        execution_status=execution_status,
+    )
+
+
+def enable_pitr(client: DynamoDBClient, table: str) -> None:
+    """Point-in-time recovery, which the plan requires before an in-place run or a cleanup mutates a table."""
+    client.update_continuous_backups(
+        TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
     )
 
 

@@ -281,6 +281,9 @@ def test_cli_run_sends_only_the_prewarm_fields_given(
         return f"arn:aws:states:us-east-1:123456789012:execution:sm:{name}"
 
     monkeypatch.setattr(runner, "start_execution", start_execution)
+    # The checks and the plan before StartExecution read AWS; this test is about the input the CLI builds.
+    monkeypatch.setattr(cli, "check_run", lambda *_: RunSpec("run-1", "source", "target", 4))
+    monkeypatch.setattr(cli, "plan_report", lambda *_: {"_text": []})
 
     result = CliRunner().invoke(cli.main, ["run", "--no-follow", *arguments], env=environment, catch_exceptions=False)
 

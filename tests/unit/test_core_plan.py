@@ -10,7 +10,15 @@ import pytest
 from migration_core.backfill import BackfillService
 from migration_core.errors import InvalidInput, InvalidItemError, TransformError
 from migration_core.models import RunSpec, SegmentRequest
-from tests.unit.conftest import STATE_TABLE, CreateTable, make_service, numbered_items, put_items, scan_all
+from tests.unit.conftest import (
+    STATE_TABLE,
+    CreateTable,
+    enable_pitr,
+    make_service,
+    numbered_items,
+    put_items,
+    scan_all,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -159,6 +167,7 @@ def test_plan_normalises_the_input_and_writes_the_run_record(
 ) -> None:
     put_items(dynamodb, "source", numbered_items(4))
     service = make_service(dynamodb, clock=lambda: FIXED_TIME)
+    enable_pitr(dynamodb, "target")
 
     planned = service.plan(
         {

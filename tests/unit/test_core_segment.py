@@ -18,6 +18,7 @@ from tests.unit.conftest import (
     CreateTable,
     FakeLambdaContext,
     by_key,
+    enable_pitr,
     make_service,
     numbered_items,
     put_items,
@@ -332,6 +333,7 @@ def test_in_place_run_rewrites_items_under_their_own_key(
 ) -> None:
     put_items(dynamodb, "source", numbered_items(15))
     service = make_service(dynamodb, target="source", transform_steps=[{"op": "timestamp", "attribute": "updatedAt"}])
+    enable_pitr(dynamodb, "source")
     run = plan(service)
     assert run.in_place
 
@@ -348,6 +350,7 @@ def test_in_place_run_refuses_a_key_change_before_writing(
 ) -> None:
     original = numbered_items(15)
     put_items(dynamodb, "source", original)
+    enable_pitr(dynamodb, "source")
     run = plan(make_service(dynamodb, target="source"))
     changes_key = make_service(
         dynamodb,
@@ -369,6 +372,7 @@ def test_cleanup_deletes_every_item_of_the_target(
     put_items(dynamodb, "target", numbered_items(45))
     put_items(dynamodb, "source", numbered_items(3))
     service = make_service(dynamodb, scan_page_limit=10)
+    enable_pitr(dynamodb, "target")
     run = plan(service, total_segments=2, cleanup_destination_table=True, confirm_cleanup="target")
 
     results = [r for s in range(2) for r in run_segment_to_completion(service, run, s, phase="cleanup")]

@@ -10,7 +10,7 @@ import pytest
 from migration_core.errors import IncompleteRun, InvalidItemError
 from migration_core.models import RunSpec, SegmentRequest
 from migration_core.types import Item
-from tests.unit.conftest import STATE_TABLE, make_service, numbered_items, put_items
+from tests.unit.conftest import STATE_TABLE, enable_pitr, make_service, numbered_items, put_items
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -47,6 +47,7 @@ def test_summarize_sums_every_segment_record(dynamodb: DynamoDBClient, backfill_
     put_items(dynamodb, "target", [{"pk": {"S": "stale"}, "sk": {"N": "1"}}])
     clock = SteppingClock()
     service = make_service(dynamodb, clock=clock, scan_page_limit=6)
+    enable_pitr(dynamodb, "target")
     run = RunSpec.from_event(
         service.plan({"total_segments": 3, "cleanup_destination_table": True, "confirm_cleanup": "target"}, "run-1")[
             "run"

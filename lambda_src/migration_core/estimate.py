@@ -1,0 +1,282 @@
+"""What a run will consume, how long it takes at the tables' capacity, and what it costs: from DescribeTable alone.
+
+Pure and typed (no AWS calls), shared by ``ddb-migrate plan`` and ``run``. The inputs are DynamoDB's own
+estimates (ItemCount, TableSizeBytes), which it refreshes about every six hours, so the figures are a plan, not
+a measurement: the run's summary reports the consumed capacity DynamoDB returned.
+
+Consumption rules (DynamoDB developer guide, "Read/write capacity mode"):
+- A Scan is charged on the bytes it reads, in 4 KB units, halved for eventually consistent reads (the worker's
+  Scans are), whatever the projection: total table bytes / 4 KB / 2.
+- A write (or delete) costs 1 WCU per started KB of the item, per item, and the same again in every GSI the
+  item is projected into. Without per-item sizes the estimate rounds the average item size up, and assumes the
+  transform keeps the size and that every item is projected into every GSI (the worst case).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+READ_UNIT_BYTES = 4096
+WRITE_UNIT_BYTES = 1024
+EVENTUALLY_CONSISTENT_FACTOR = 0.5
+# The default per-table throughput quota of an on-demand table (reads and writes each, per second): what an
+# on-demand table without a maximum or warm throughput can reach at most (Service Quotas, "Table-level read/write
+# throughput limit"). Reaching it takes time: DynamoDB adapts to twice the previous peak.
+ON_DEMAND_TABLE_QUOTA = 40_000.0
+SIX_HOURS_NOTE = (
+    "DynamoDB updates item counts and table sizes about every six hours: these figures may lag recent writes"
+)
+
+# us-east-1 list prices, Standard table class, as published on AWS's DynamoDB pricing pages: on-demand since
+# the price reduction of 2024-11-01 ($0.125 per million read request units, $0.625 per million write request
+# units), provisioned $0.00013 per RCU-hour and $0.00065 per WCU-hour. Other regions and table classes differ:
+# pass the flags that override them.
+PRICES_REGION = "us-east-1"
+PRICES_DATE = "2024-11-01"
+
+
+@dataclass(frozen=True)
+class Prices:
+    on_demand_read_per_million: float = 0.125
+    on_demand_write_per_million: float = 0.625
+    provisioned_read_unit_hour: float = 0.00013
+    provisioned_write_unit_hour: float = 0.00065
+    region: str = PRICES_REGION
+    as_of: str = PRICES_DATE
+
+
+@dataclass(frozen=True)
+class IndexFacts:
+    name: str
+    # Per-second limits; None on an on-demand index without a maximum (the table's quota applies).
+    read_units: float | None
+    write_units: float | None
+
+
+@dataclass(frozen=True)
+class TableFacts:
+    name: str
+    item_count: int
+    size_bytes: int
+    on_demand: bool
+    # Provisioned RCU/WCU, or an on-demand table's maximum (None: no maximum set).
+    read_units: float | None
+    write_units: float | None
+    # An on-demand table's warm throughput: what it serves at once, without adapting first.
+    warm_read_units: float | None = None
+    warm_write_units: float | None = None
+    indexes: tuple[IndexFacts, ...] = ()
+
+    @classmethod
+    def from_description(cls, table: Mapping[str, Any]) -> TableFacts:
+        """From DescribeTable's ``Table``."""
+        on_demand = table.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST"
+        indexes = tuple(
+            IndexFacts(
+                name=str(index.get("IndexName", "")),
+                read_units=_limit(index, "ReadCapacityUnits", "MaxReadRequestUnits", on_demand=on_demand),
+                write_units=_limit(index, "WriteCapacityUnits", "MaxWriteRequestUnits", on_demand=on_demand),
+            )
+            for index in table.get("GlobalSecondaryIndexes", [])
+        )
+        warm = table.get("WarmThroughput", {})
+        return cls(
+            name=str(table.get("TableName", "")),
+            item_count=int(table.get("ItemCount", 0)),
+            size_bytes=int(table.get("TableSizeBytes", 0)),
+            on_demand=on_demand,
+            read_units=_limit(table, "ReadCapacityUnits", "MaxReadRequestUnits", on_demand=on_demand),
+            write_units=_limit(table, "WriteCapacityUnits", "MaxWriteRequestUnits", on_demand=on_demand),
+            warm_read_units=_positive(warm.get("ReadUnitsPerSecond")) if on_demand else None,
+            warm_write_units=_positive(warm.get("WriteUnitsPerSecond")) if on_demand else None,
+            indexes=indexes,
+        )
+
+    @property
+    def average_item_bytes(self) -> float:
+        return self.size_bytes / self.item_count if self.item_count else 0.0
+
+    @property
+    def write_units_per_item(self) -> int:
+        return max(1, math.ceil(self.average_item_bytes / WRITE_UNIT_BYTES))
+
+    def read_rate(self) -> float:
+        """Read units per second the table serves a run: provisioned, else the on-demand maximum, else warm."""
+        return _rate(self.read_units or self.warm_read_units, on_demand=self.on_demand)
+
+    def write_rate(self) -> float:
+        return _rate(self.write_units or self.warm_write_units, on_demand=self.on_demand)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "indexes": [asdict(index) for index in self.indexes],
+            "capacity_mode": "on-demand" if self.on_demand else "provisioned",
+            "average_item_bytes": round(self.average_item_bytes, 1),
+        }
+
+
+@dataclass(frozen=True)
+class PhaseEstimate:
+    """One pass over a table: the Scan of ``read_table`` and the writes (or deletes) on ``write_table``."""
+
+    phase: str
+    read_table: str
+    write_table: str
+    items: int
+    read_units: float
+    write_units: float
+    # The same writes again in each GSI of the written table.
+    index_write_units: float
+    duration_seconds: float
+    # What the duration is limited by, e.g. "writes on target (1,000 WCU/s)".
+    bottleneck: str
+    cost_usd: float
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    phases: tuple[PhaseEstimate, ...]
+    prices: Prices
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def read_units(self) -> float:
+        return sum(phase.read_units for phase in self.phases)
+
+    @property
+    def write_units(self) -> float:
+        return sum(phase.write_units + phase.index_write_units for phase in self.phases)
+
+    @property
+    def duration_seconds(self) -> float:
+        return sum(phase.duration_seconds for phase in self.phases)
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(phase.cost_usd for phase in self.phases)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "phases": [asdict(phase) for phase in self.phases],
+            "read_units": round(self.read_units, 1),
+            "write_units": round(self.write_units, 1),
+            "duration_seconds": round(self.duration_seconds, 1),
+            "cost_usd": round(self.cost_usd, 4),
+            "prices": asdict(self.prices),
+            "notes": list(self.notes),
+        }
+
+
+def scan_read_units(table: TableFacts) -> float:
+    return table.size_bytes / READ_UNIT_BYTES * EVENTUALLY_CONSISTENT_FACTOR
+
+
+def estimate_phase(phase: str, read_table: TableFacts, write_table: TableFacts, prices: Prices) -> PhaseEstimate:
+    """A copy (read the source, write its items to the target) or a cleanup (read the target, delete its items)."""
+    items = read_table.item_count
+    read_units = scan_read_units(read_table)
+    # Writes are sized by the items read; a cleanup's deletes by the target's own items (the same table).
+    write_units = float(items * read_table.write_units_per_item)
+    index_write_units = write_units * len(write_table.indexes)
+    limits: list[tuple[float, str]] = [
+        (
+            _seconds(read_units, read_table.read_rate()),
+            f"reads on {read_table.name} ({read_table.read_rate():,.0f} RCU/s)",
+        ),
+        (
+            _seconds(write_units, write_table.write_rate()),
+            f"writes on {write_table.name} ({write_table.write_rate():,.0f} WCU/s)",
+        ),
+    ]
+    for index in write_table.indexes:
+        rate = _rate(index.write_units, on_demand=write_table.on_demand)
+        limits.append(
+            (_seconds(write_units, rate), f"writes on GSI {index.name} of {write_table.name} ({rate:,.0f} WCU/s)")
+        )
+    duration, bottleneck = max(limits, key=lambda limit: limit[0])
+    cost = _cost(read_units, read_table.on_demand, prices, read=True) + _cost(
+        write_units + index_write_units, write_table.on_demand, prices, read=False
+    )
+    return PhaseEstimate(
+        phase=phase,
+        read_table=read_table.name,
+        write_table=write_table.name,
+        items=items,
+        read_units=read_units,
+        write_units=write_units,
+        index_write_units=index_write_units,
+        duration_seconds=duration,
+        bottleneck=bottleneck,
+        cost_usd=cost,
+    )
+
+
+def estimate_run(source: TableFacts, target: TableFacts, *, cleanup: bool, prices: Prices | None = None) -> RunEstimate:
+    prices = prices or Prices()
+    phases: list[PhaseEstimate] = []
+    if cleanup:
+        phases.append(estimate_phase("cleanup", target, target, prices))
+    phases.append(estimate_phase("copy", source, target, prices))
+    notes = [SIX_HOURS_NOTE]
+    if target.indexes:
+        notes.append(
+            f"GSI writes assume every item is projected into all {len(target.indexes)} GSI(s) of {target.name}"
+        )
+    for table in _distinct((source, target)):
+        if table.on_demand and table.read_units is None and table.warm_read_units is None:
+            notes.append(
+                f"{table.name} is on demand without a maximum: the duration assumes the default table quota of "
+                f"{ON_DEMAND_TABLE_QUOTA:,.0f} units/s, which DynamoDB reaches only by doubling from the previous peak"
+            )
+    if not (source.on_demand and target.on_demand):
+        notes.append(
+            "provisioned cost is the consumed capacity in unit-hours at the provisioned price: what the run adds "
+            "when capacity is raised exactly for it; idle provisioned capacity is already paid for"
+        )
+    return RunEstimate(phases=tuple(phases), prices=prices, notes=tuple(notes))
+
+
+def _distinct(tables: Sequence[TableFacts]) -> list[TableFacts]:
+    seen: dict[str, TableFacts] = {}
+    for table in tables:
+        seen.setdefault(table.name, table)
+    return list(seen.values())
+
+
+def _limit(
+    description: Mapping[str, Any], provisioned_key: str, on_demand_key: str, *, on_demand: bool
+) -> float | None:
+    if on_demand:
+        return _positive(description.get("OnDemandThroughput", {}).get(on_demand_key))
+    return _positive(description.get("ProvisionedThroughput", {}).get(provisioned_key))
+
+
+def _positive(value: Any) -> float | None:
+    # DynamoDB reports "no maximum" as -1 (on-demand) and a new on-demand table's provisioned units as 0.
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def _rate(units: float | None, *, on_demand: bool) -> float:
+    if units is not None:
+        return units
+    return ON_DEMAND_TABLE_QUOTA if on_demand else 0.0
+
+
+def _seconds(units: float, rate: float) -> float:
+    if units <= 0:
+        return 0.0
+    return units / rate if rate > 0 else math.inf
+
+
+def _cost(units: float, on_demand: bool, prices: Prices, *, read: bool) -> float:
+    if on_demand:
+        per_million = prices.on_demand_read_per_million if read else prices.on_demand_write_per_million
+        return units / 1_000_000 * per_million
+    per_unit_hour = prices.provisioned_read_unit_hour if read else prices.provisioned_write_unit_hour
+    return units / 3600 * per_unit_hour

@@ -1,0 +1,359 @@
+"""``ddb-migrate plan`` and what ``run`` checks and prints before StartExecution.
+
+Everything the plan step would refuse is refused here first, with the same rules
+(``migration_core.plan.parse_execution_input`` on a WorkerConfig built from the worker's own environment), so a
+refused run never starts and leaves no FAILED execution behind. The guards the plan step cannot see (the
+replication consumer's mapping lives in the Terraform outputs) are checked here only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from ddbmigrate.aws import client
+from ddbmigrate.cli_support import (
+    deployment_flags,
+    exit_codes,
+    fail,
+    json_option,
+    json_target,
+    option,
+    state,
+    with_deployment,
+    write_json,
+)
+from ddbmigrate.deployment import Deployment, load_deployment
+from ddbmigrate.replication_ops import mapping_state
+from migration_core.config import WorkerConfig
+from migration_core.errors import ConfigurationError, InvalidInput
+from migration_core.estimate import Prices, RunEstimate, TableFacts, estimate_run
+from migration_core.guards import (
+    GuardOverrides,
+    RunLock,
+    lock_refusal,
+    mutated_table,
+    pitr_refusal,
+    point_in_time_recovery_enabled,
+    stepfunctions_execution_status,
+)
+from migration_core.models import RunSpec
+from migration_core.plan import parse_execution_input
+from migration_core.target_access import TargetAccess
+
+F = TypeVar("F", bound=Callable[..., Any])
+# The consumer applies changes only in these states; anything else may still apply one while the backfill scans.
+CONSUMER_PAUSED_STATES = frozenset({"Disabled", "NotFound"})
+DEFAULT_PRICES = Prices()
+
+
+def guard_options(command: F) -> F:
+    for decorator in reversed(
+        [
+            option(
+                "--allow-consumer-running",
+                is_flag=True,
+                help="Start a backfill although the replication consumer is enabled (refused otherwise: changes it "
+                "applies during the scan can be overwritten by older scanned images).",
+            ),
+            option(
+                "--allow-without-pitr",
+                is_flag=True,
+                help="Start an in-place run or a cleanup although point-in-time recovery is off on the table it "
+                "rewrites or deletes (refused otherwise).",
+            ),
+        ]
+    ):
+        command = decorator(command)
+    return command
+
+
+def price_options(command: F) -> F:
+    prices = DEFAULT_PRICES
+    for decorator in reversed(
+        [
+            option(
+                "--price-read-per-million",
+                type=click.FloatRange(0),
+                default=prices.on_demand_read_per_million,
+                show_default=True,
+                help=f"USD per million on-demand read request units ({prices.region}, {prices.as_of}).",
+            ),
+            option(
+                "--price-write-per-million",
+                type=click.FloatRange(0),
+                default=prices.on_demand_write_per_million,
+                show_default=True,
+                help=f"USD per million on-demand write request units ({prices.region}, {prices.as_of}).",
+            ),
+            option(
+                "--price-rcu-hour",
+                type=click.FloatRange(0),
+                default=prices.provisioned_read_unit_hour,
+                show_default=True,
+                help=f"USD per provisioned RCU-hour ({prices.region}, {prices.as_of}).",
+            ),
+            option(
+                "--price-wcu-hour",
+                type=click.FloatRange(0),
+                default=prices.provisioned_write_unit_hour,
+                show_default=True,
+                help=f"USD per provisioned WCU-hour ({prices.region}, {prices.as_of}).",
+            ),
+        ]
+    ):
+        command = decorator(command)
+    return command
+
+
+def prices_from(options: dict[str, Any]) -> Prices:
+    values = {
+        "on_demand_read_per_million": options.pop("price_read_per_million"),
+        "on_demand_write_per_million": options.pop("price_write_per_million"),
+        "provisioned_read_unit_hour": options.pop("price_rcu_hour"),
+        "provisioned_write_unit_hour": options.pop("price_wcu_hour"),
+    }
+    given = values != {
+        "on_demand_read_per_million": DEFAULT_PRICES.on_demand_read_per_million,
+        "on_demand_write_per_million": DEFAULT_PRICES.on_demand_write_per_million,
+        "provisioned_read_unit_hour": DEFAULT_PRICES.provisioned_read_unit_hour,
+        "provisioned_write_unit_hour": DEFAULT_PRICES.provisioned_write_unit_hour,
+    }
+    if given:
+        return Prices(**values, region="given by flags", as_of="given by flags")
+    return DEFAULT_PRICES
+
+
+def overrides_input(allow_consumer_running: bool, allow_without_pitr: bool) -> dict[str, bool]:
+    """Only the overrides given, so an execution input without them reads as it always did."""
+    fields = {"allow_consumer_running": allow_consumer_running, "allow_without_pitr": allow_without_pitr}
+    return {name: True for name, value in fields.items() if value}
+
+
+def check_cleanup_flags(cleanup: bool, confirm_cleanup: str | None, target_table: str) -> None:
+    """The flags' own rules, refused with the flag that fixes them (the plan step would name input fields)."""
+    if confirm_cleanup is not None and not cleanup:
+        fail(
+            "--confirm-cleanup only confirms --cleanup-destination-table, which was not given: add "
+            "--cleanup-destination-table to delete the target's items before copying, or drop --confirm-cleanup"
+        )
+    if cleanup and confirm_cleanup is None:
+        fail(
+            f"--cleanup-destination-table deletes every item of {target_table!r} before copying: confirm with "
+            f"--confirm-cleanup {target_table}"
+        )
+    if cleanup and confirm_cleanup != target_table:
+        fail(
+            f"--confirm-cleanup {confirm_cleanup!r} is not the target table {target_table!r}: confirm with "
+            f"--confirm-cleanup {target_table}"
+        )
+
+
+def check_run(deployment: Deployment, run_input: dict[str, Any], name: str, flags: str) -> RunSpec:
+    """Refuse (exit 2, one line naming the fix) what the plan step or the guards would refuse; else the run."""
+    try:
+        config = WorkerConfig.from_environment(deployment.worker_environment)
+        run = parse_execution_input(run_input, run_id=name, config=config)
+        overrides = GuardOverrides.from_input(run_input)
+    except (ConfigurationError, InvalidInput) as error:
+        fail(str(error))
+    if run.mode != "copy":
+        return run
+    holder = RunLock(client("dynamodb"), deployment.state_table).running_holder(
+        stepfunctions_execution_status(client("stepfunctions"))
+    )
+    if holder is not None:
+        fail(
+            lock_refusal(
+                holder,
+                hint=f": ddb-migrate status {holder.execution_name} --watch{flags} / "
+                f"ddb-migrate stop {holder.execution_name}{flags}",
+            )
+        )
+    mutated = mutated_table(mode=run.mode, in_place=run.in_place, cleanup=run.cleanup, target_table=run.target_table)
+    if (
+        mutated is not None
+        and not overrides.allow_without_pitr
+        and not point_in_time_recovery_enabled(_target_client(deployment), mutated)
+    ):
+        fail(pitr_refusal(mutated, in_place=run.in_place, override="--allow-without-pitr"))
+    if not overrides.allow_consumer_running:
+        _check_consumer_paused(deployment, flags)
+    return run
+
+
+def _check_consumer_paused(deployment: Deployment, flags: str) -> None:
+    mapping = deployment.outputs.get("consumer_event_source_mapping_uuid")
+    if not mapping:
+        if deployment.terraform_dir is None:
+            state().console.print(
+                "note: the replication consumer was not checked (its mapping is in the Terraform outputs: pass "
+                "--terraform-dir); it must be paused during a backfill",
+                markup=False,
+            )
+        return
+    current = mapping_state(client("lambda"), str(mapping))
+    if current not in CONSUMER_PAUSED_STATES:
+        fail(
+            f"the replication consumer is {current}: a backfill must run with it paused, so that the changes queued "
+            f"during the scan are applied after the backfill's writes; pause it with `ddb-migrate replication pause"
+            f"{flags}`, or pass --allow-consumer-running"
+        )
+
+
+def _target_client(deployment: Deployment) -> Any:
+    return TargetAccess.from_environment(deployment.worker_environment).client("dynamodb")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The plan: tables, estimated consumption, duration and cost
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def plan_report(deployment: Deployment, run: RunSpec, prices: Prices) -> dict[str, Any]:
+    source = TableFacts.from_description(client("dynamodb").describe_table(TableName=run.source_table)["Table"])
+    target = (
+        source
+        if run.in_place
+        else TableFacts.from_description(_target_client(deployment).describe_table(TableName=run.target_table)["Table"])
+    )
+    estimate = estimate_run(source, target, cleanup=run.cleanup, prices=prices)
+    return {
+        "run": run.to_event(),
+        "tables": {"source": source.to_json(), "target": target.to_json()},
+        "estimate": estimate.to_json(),
+        "_text": render_lines(run, source, target, estimate),
+    }
+
+
+def render_lines(run: RunSpec, source: TableFacts, target: TableFacts, estimate: RunEstimate) -> list[str]:
+    kind = "in place" if run.in_place else f"{run.source_table} -> {run.target_table}"
+    cleanup = ", cleanup first" if run.cleanup else ""
+    lines = [f"plan: {kind}, {run.total_segments} segments{cleanup}"]
+    for role, table in (("source", source), ("target", target)):
+        if role == "target" and run.in_place:
+            break
+        lines.append(f"  {role} {table.name}: {_table_line(table)}")
+        for index in table.indexes:
+            lines.append(f"    GSI {index.name}: {_units(index.read_units, index.write_units, table.on_demand)}")
+    for phase in estimate.phases:
+        gsi = f" + {phase.index_write_units:,.0f} in GSIs" if phase.index_write_units else ""
+        verb = "deletes" if phase.phase == "cleanup" else "writes"
+        lines.append(
+            f"  {phase.phase}: {phase.items:,} items; reads {phase.read_units:,.0f} RCU on {phase.read_table}, "
+            f"{verb} {phase.write_units:,.0f} WCU{gsi} on {phase.write_table}; about {_duration(phase.duration_seconds)} "
+            f"at the tables' capacity (limited by {phase.bottleneck})"
+        )
+    prices = estimate.prices
+    lines.append(
+        f"  total: {estimate.read_units:,.0f} RCU, {estimate.write_units:,.0f} WCU, about "
+        f"{_duration(estimate.duration_seconds)}, about ${estimate.cost_usd:,.4f} (prices {prices.region}, "
+        f"{prices.as_of}; --price-* flags override them)"
+    )
+    lines.extend(f"  note: {note}" for note in estimate.notes)
+    return lines
+
+
+def _table_line(table: TableFacts) -> str:
+    mode = "on demand" if table.on_demand else "provisioned"
+    return (
+        f"{table.item_count:,} items, {table.size_bytes:,} bytes (average {table.average_item_bytes:,.0f}); {mode}, "
+        f"{_units(table.read_units, table.write_units, table.on_demand)}"
+        + (
+            f", warm throughput {table.warm_read_units or 0:,.0f} RCU/s / {table.warm_write_units or 0:,.0f} WCU/s"
+            if table.warm_read_units or table.warm_write_units
+            else ""
+        )
+        + f", {len(table.indexes)} GSI(s)"
+    )
+
+
+def _units(read: float | None, write: float | None, on_demand: bool) -> str:
+    if on_demand:
+        if read is None and write is None:
+            return "no maximum throughput set"
+        return f"at most {_maybe(read)} read / {_maybe(write)} write request units/s"
+    return f"{_maybe(read)} RCU / {_maybe(write)} WCU"
+
+
+def _maybe(value: float | None) -> str:
+    return "unlimited" if value is None else f"{value:,.0f}"
+
+
+def _duration(seconds: float) -> str:
+    if math.isinf(seconds):
+        return "forever (no capacity)"
+    if seconds < 90:
+        return f"{seconds:,.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:,.0f} min"
+    return f"{seconds / 3600:,.1f} h"
+
+
+def print_plan(report: dict[str, Any], console: Console) -> None:
+    for line in report["_text"]:
+        console.print(line, markup=False)
+
+
+def plan_json(report: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in report.items() if not name.startswith("_")}
+
+
+@click.command("plan", epilog=exit_codes(None))
+@with_deployment
+@option("--source-table", envvar="TABLE_NAME", help="Source table (env TABLE_NAME); the module's by default.")
+@option("--target-table", help="Target table; the module's configured target by default.")
+@option(
+    "--total-segments",
+    envvar="TOTAL_SEGMENTS",
+    type=click.IntRange(1, 10_000),
+    help="Parallel Scan segments (env TOTAL_SEGMENTS); the module's default otherwise.",
+)
+@option("--cleanup-destination-table", is_flag=True, help="Plan a run that deletes the target's items first.")
+@option("--confirm-cleanup", help="The target table's name, typed again, to confirm the cleanup.")
+@guard_options
+@price_options
+@json_option()
+def plan(
+    state_machine: str | None,
+    terraform_dir: Path | None,
+    source_table: str | None,
+    target_table: str | None,
+    total_segments: int | None,
+    cleanup_destination_table: bool,
+    confirm_cleanup: str | None,
+    allow_consumer_running: bool,
+    allow_without_pitr: bool,
+    json_path: Path | None,
+    **price_flags: Any,
+) -> None:
+    """What a run would do, checked as `run` checks it, without starting it: per table the item count and size,
+    capacity mode and limits; the RCU and WCU the run consumes (GSIs included), how long it takes at the tables'
+    capacity, and what it costs. Same as `ddb-migrate run --dry-run`.
+
+    \b
+    Example:
+      ddb-migrate plan --terraform-dir infra/
+      ddb-migrate plan --terraform-dir infra/ --cleanup-destination-table --confirm-cleanup orders-v2 --json -
+    """
+    json_path = json_target(json_path)
+    deployment = load_deployment(state_machine, terraform_dir)
+    target = target_table or deployment.target_table
+    check_cleanup_flags(cleanup_destination_table, confirm_cleanup, target)
+    run_input: dict[str, Any] = {
+        "source_table": source_table or deployment.source_table,
+        "target_table": target,
+        "total_segments": total_segments or deployment.default_total_segments,
+        **overrides_input(allow_consumer_running, allow_without_pitr),
+    }
+    if cleanup_destination_table:
+        run_input |= {"cleanup_destination_table": True, "confirm_cleanup": confirm_cleanup}
+    run = check_run(deployment, run_input, "plan", deployment_flags(state_machine, terraform_dir))
+    report = plan_report(deployment, run, prices_from(dict(price_flags)))
+    print_plan(report, state().console)
+    write_json(json_path, {**plan_json(report), "input": run_input})
