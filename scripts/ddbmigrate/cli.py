@@ -455,16 +455,30 @@ def runs(
     show_default=True,
     help="Why it was stopped; recorded as the execution's cause.",
 )
+@option(
+    "--reset/--no-reset",
+    default=True,
+    show_default=True,
+    help="Reset the capacity a pre-warmed run raised, with the worker's own capacity_reset (--no-reset: only print "
+    "what pre-warm changed and the commands that restore it).",
+)
 @json_option()
 def stop(
-    state_machine: str | None, terraform_dir: Path | None, run_ref: str, cause: str, json_path: Path | None
+    state_machine: str | None,
+    terraform_dir: Path | None,
+    run_ref: str,
+    cause: str,
+    reset: bool,
+    json_path: Path | None,
 ) -> None:
     """Stop a running backfill (StopExecution). RUN is an execution name or ARN.
 
     A stopped execution runs no Catch, so the state machine does NOT reset the capacity a pre-warmed run raised.
-    stop reads the run's last $.capacity from its execution history and prints what pre-warm changed and the
-    commands that restore the original values. Worker invocations already running finish (up to the worker's
-    timeout) and may still write; the checkpoints stay, so the redrive command continues the run later.
+    stop does it instead: it reads the run's last $.capacity from the execution history and invokes the worker's
+    capacity_reset with it, again every 10 s while a table is UPDATING, as the state machine would have. With
+    --no-reset, or when the raise was still in flight, it prints what pre-warm changed and the commands that
+    restore the original values. Worker invocations already running finish (up to the worker's timeout) and may
+    still write; the checkpoints stay, so the redrive command continues the run later.
 
     \b
     Example:
@@ -485,7 +499,22 @@ def stop(
     needed = False
     advice: list[str] = []
     if after.status == "ABORTED":
-        needed, advice = executions.capacity_advice(executions.last_capacity(execution_arn))
+        capacity = executions.last_capacity(execution_arn)
+        if reset and executions.needs_reset(capacity):
+            worker = _deployment(state_machine, terraform_dir).worker_function
+            console.print("capacity: the run pre-warmed the tables; resetting them with the worker", markup=False)
+            try:
+                restored = executions.reset_capacity(
+                    worker,
+                    capacity,
+                    on_wait=lambda attempt: console.print(
+                        f"capacity: a table is UPDATING; trying again in 10 s (attempt {attempt})", markup=False
+                    ),
+                )
+                capacity = executions.CapacityState(recorded=True, capacity=restored, run=capacity.run)
+            except executions.CapacityResetError as error:
+                console.print(f"capacity: {error}", markup=False)
+        needed, advice = executions.capacity_advice(capacity)
         for line in advice:
             console.print(line, markup=False)
         flags = deployment_flags(state_machine, terraform_dir)

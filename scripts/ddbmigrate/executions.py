@@ -8,7 +8,8 @@ passes the ``$.capacity`` object on, and the last one recorded is what the opera
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -83,20 +84,23 @@ def execution_input(execution_arn: str) -> dict[str, Any]:
 def _history_documents(execution_arn: str) -> Iterator[dict[str, Any]]:
     """The state documents of the execution, newest first: what each state received and passed on."""
     paginator = client("stepfunctions").get_paginator("get_execution_history")
-    for page in paginator.paginate(executionArn=execution_arn, reverseOrder=True, includeExecutionData=True):
-        for event in page["events"]:
-            details = event.get("stateExitedEventDetails") or {}
-            text = details.get("output")
-            if text is None:
-                text = (event.get("stateEnteredEventDetails") or {}).get("input")
-            if not text:
-                continue
-            try:
-                document = json.loads(text)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(document, dict):
-                yield document
+    pages = paginator.paginate(executionArn=execution_arn, reverseOrder=True, includeExecutionData=True)
+    # Ordered by event id here, whatever order the service returned them in: the parent's history is short (its
+    # Map Run children keep their own), and an emulator may ignore reverseOrder.
+    events = sorted((event for page in pages for event in page["events"]), key=lambda event: -int(event["id"]))
+    for event in events:
+        details = event.get("stateExitedEventDetails") or {}
+        text = details.get("output")
+        if text is None:
+            text = (event.get("stateEnteredEventDetails") or {}).get("input")
+        if not text:
+            continue
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(document, dict):
+            yield document
 
 
 @dataclass(frozen=True)
@@ -105,13 +109,63 @@ class CapacityState:
 
     recorded: bool
     capacity: Any = None
+    # The run ($.run) the capacity belongs to: what the worker's capacity actions need besides the capacity.
+    run: Any = None
 
 
 def last_capacity(execution_arn: str) -> CapacityState:
     for document in _history_documents(execution_arn):
         if "capacity" in document:
-            return CapacityState(recorded=True, capacity=document["capacity"])
+            return CapacityState(recorded=True, capacity=document["capacity"], run=document.get("run"))
     return CapacityState(recorded=False)
+
+
+# As the state machine does it (modules/backfill: WaitBeforeReset, and the worker's 60 reset attempts).
+RESET_WAIT_SECONDS = 10.0
+MAX_RESET_ATTEMPTS = 60
+
+
+def needs_reset(state: CapacityState) -> bool:
+    """The run raised capacity (a recorded raise) and its reset did not finish: a stopped run's case."""
+    capacity = state.capacity
+    if not state.recorded or not isinstance(capacity, Mapping) or not capacity.get("prewarmed"):
+        return False
+    if not isinstance(capacity.get("raise"), Mapping) or not isinstance(state.run, Mapping):
+        return False
+    reset = capacity.get("reset")
+    return not isinstance(reset, Mapping) or bool(reset.get("pending")) or bool(capacity.get("reset_error"))
+
+
+def reset_capacity(
+    worker_function: str,
+    state: CapacityState,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    on_wait: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Run the worker's capacity_reset on the stopped run's capacity state, as the state machine's reset states
+    would have: again after a wait while a table is UPDATING. Returns the final capacity state."""
+    capacity: Any = {key: value for key, value in dict(state.capacity).items() if key != "reset_error"}
+    for attempt in range(1, MAX_RESET_ATTEMPTS + 1):
+        response = client("lambda").invoke(
+            FunctionName=worker_function,
+            Payload=json.dumps({"action": "capacity_reset", "capacity": capacity, "run": state.run}).encode(),
+        )
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            message = payload.get("errorMessage") if isinstance(payload, dict) else payload
+            raise CapacityResetError(f"the worker's capacity_reset failed: {message}")
+        capacity = payload
+        if not (capacity.get("reset") or {}).get("pending"):
+            return dict(capacity)
+        if on_wait is not None:
+            on_wait(attempt)
+        sleep(RESET_WAIT_SECONDS)
+    return dict(capacity)
+
+
+class CapacityResetError(RuntimeError):
+    """The worker could not reset the capacity; the message says why."""
 
 
 def capacity_advice(state: CapacityState) -> tuple[bool, list[str]]:
@@ -127,7 +181,7 @@ def capacity_advice(state: CapacityState) -> tuple[bool, list[str]]:
     if isinstance(reset, Mapping) and not reset.get("pending") and not capacity.get("reset_error"):
         report = capacity_report(capacity) or {}
         commands = list((report.get("reset") or {}).get("manual_commands") or [])
-        lines = [f"capacity: the reset had finished before the stop ({reset.get('status')})."]
+        lines = [f"capacity: the reset has finished ({reset.get('status')})."]
         if commands:
             lines.append("  It could not restore everything; restore by hand:")
             lines.extend(f"    {command}" for command in commands)

@@ -188,7 +188,7 @@ def test_provisioned_tables_are_raised_for_the_run_and_restored_after(
     assert seen[target]["gsi_write"] == 1_000, "every write to the target also writes its GSI"
     assert seen[target]["read"] == 7
     # After the run: everything is back.
-    assert {source: capacity(source), target: capacity(target)} == before
+    assert {source: capacity(source), target: capacity(target)} == before, stopped.stdout + stopped.stderr
     report = summary["capacity"]
     assert report["reset"]["status"] == "restored"
     assert report["reset"]["operator_action_needed"] is False
@@ -245,7 +245,7 @@ def test_a_failing_run_still_restores_capacity_and_reports_it(
     assert result["error"] == "MigrationFailed", "the run's own failure, not the reset's"
     assert seen[target]["write"] == 900
     assert seen[source]["read"] == 12_000, "the deployment's default read units"
-    assert {source: capacity(source), target: capacity(target)} == before
+    assert {source: capacity(source), target: capacity(target)} == before, stopped.stdout + stopped.stderr
     cause = result["cause"]
     assert "Capacity pre-warm: 3 setting(s) planned, 3 changed; reset: restored." in cause, cause
     resets = state_outputs(result["execution_arn"], "ResetCapacity")
@@ -317,7 +317,7 @@ def test_on_demand_tables_are_left_alone_unless_warm_throughput_is_requested(
     assert plain["status"] == "SUCCEEDED", plain["_stdout"]
     assert plain["output"]["capacity"]["planned"] == []
     assert any("on-demand: left alone" in note for note in plain["output"]["capacity"]["notes"])
-    assert {source: capacity(source), target: capacity(target)} == before
+    assert {source: capacity(source), target: capacity(target)} == before, stopped.stdout + stopped.stderr
 
     warm = run_migration(
         outputs["_terraform_dir"],
@@ -352,3 +352,36 @@ def test_a_deployment_without_prewarm_refuses_a_prewarm_run(
     assert result["error"] == "InvalidInput"
     assert "prewarm is not enabled for this deployment" in result["cause"]
     assert capacity(target)["write"] == 5
+
+
+def test_stop_resets_the_capacity_of_a_prewarmed_run(
+    deploy: Callable[..., dict[str, Any]], names: Callable[[str], str]
+) -> None:
+    """A stopped execution runs no Catch, so the state machine's reset never runs: ddb-migrate stop does it."""
+    import time
+
+    from tests.integration.helpers import state_records
+
+    source = create_table(names("source"), provisioned=(5, 5))
+    target = create_table(names("target"), provisioned=(7, 3))
+    assert load_items(source, generate_items(2_000)) == 2_000
+    before = {source: capacity(source), target: capacity(target)}
+    outputs = deploy_with_prewarm(deploy, names("warm"), source, target)
+    terraform_dir = outputs["_terraform_dir"]
+    # One page of 20 items per invocation: the copy is far from done when the first segment has progressed.
+    cli(
+        "run", "--terraform-dir", terraform_dir, "--no-follow", "--name", "warm-stopped", "--prewarm",
+        "--prewarm-rcu", "3000", "--prewarm-wcu", "1000", "--time-budget-seconds", "0.001", "--scan-page-size", "20",
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while not any(r["sk"]["S"].startswith("seg#") for r in state_records(outputs["state_table_name"], "warm-stopped")):
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.2)
+    assert capacity(source)["read"] == 3_000, "the copy runs on raised capacity"
+
+    stopped = cli("stop", "warm-stopped", "--terraform-dir", terraform_dir, "--json", "-")
+
+    result = json.loads(stopped.stdout)
+    assert result["stopped"] is True
+    assert result["capacity_restore_needed"] is False, result
+    assert {source: capacity(source), target: capacity(target)} == before, stopped.stdout + stopped.stderr

@@ -379,7 +379,7 @@ def test_stop_stops_a_running_run_and_says_when_there_is_nothing_to_restore(depl
     assert deployed.invoke("runs", "--json", "-").stdout.count('"ABORTED"') == 1
 
 
-def test_stop_of_a_prewarmed_run_prints_the_commands_that_restore_the_capacity(deployed: Deployed) -> None:
+def test_stop_no_reset_of_a_prewarmed_run_prints_the_commands_that_restore_the_capacity(deployed: Deployed) -> None:
     start_run(deployed, "r-warm")
     calls = answer(
         "GetExecutionHistory",
@@ -389,7 +389,7 @@ def test_stop_of_a_prewarmed_run_prints_the_commands_that_restore_the_capacity(d
         ),
     )
 
-    result = deployed.invoke("stop", "r-warm")
+    result = deployed.invoke("stop", "r-warm", "--no-reset")
 
     assert result.exit_code == 0, result.output
     assert calls[0]["reverseOrder"] is True

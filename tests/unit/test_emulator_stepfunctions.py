@@ -143,3 +143,19 @@ def test_list_state_machine_versions(aws: Aws, state_machine: str) -> None:
     versions = aws.sfn.list_state_machine_versions(stateMachineArn=state_machine)["stateMachineVersions"]
 
     assert [v["stateMachineVersionArn"] for v in versions] == [published["stateMachineVersionArn"]]
+
+
+def test_a_stopped_execution_is_aborted_when_stop_execution_returns(aws: Aws) -> None:
+    """Step Functions reports ABORTED as soon as StopExecution returns; moto's interpreter waited for the running
+    state to end (for a Distributed Map, its children)."""
+    waiting = {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 600, "End": True}}}
+    machine = aws.sfn.create_state_machine(
+        name=unique("stop"), definition=json.dumps(waiting), roleArn=aws.role_arn, type="STANDARD"
+    )["stateMachineArn"]
+    execution = aws.sfn.start_execution(stateMachineArn=machine)["executionArn"]
+
+    aws.sfn.stop_execution(executionArn=execution, cause="operator")
+
+    described = aws.sfn.describe_execution(executionArn=execution)
+    assert described["status"] == "ABORTED"
+    assert "stopDate" in described

@@ -395,7 +395,29 @@ def _ensure_interpreter_patches() -> None:
         _installed.apply(AmazonStateLanguageParser, "parse", _parse_accepting_integer_percentages(original.__func__))
         for module, name, value in iam_gate.interpreter_patches():
             _installed.apply(module, name, value)
+        from moto.stepfunctions.parser.backend.execution import Execution  # noqa: PLC0415
+
+        _installed.apply(Execution, "stop", _stop_reporting_aborted(Execution.__dict__["stop"]))
         _interpreter_patched = True
+
+
+def _stop_reporting_aborted(original: Callable[..., None]) -> Callable[..., None]:
+    """``Execution.stop``: the execution is ABORTED when StopExecution returns, as on Step Functions.
+
+    moto's interpreter only flags the stop and reports ABORTED once the running state returns, which for a
+    Distributed Map is when its children end: until then DescribeExecution says RUNNING, and an operator (or
+    ``ddb-migrate stop``) would think the stop had not taken.
+    """
+
+    def stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        from moto.stepfunctions.parser.api import ExecutionStatus  # noqa: PLC0415
+
+        original(self, stop_date, error, cause)
+        if self.exec_status == ExecutionStatus.RUNNING:
+            self.exec_status = ExecutionStatus.ABORTED
+            self.stop_date = stop_date
+
+    return stop
 
 
 def _backend_property_patching_interpreter(original: property) -> property:
