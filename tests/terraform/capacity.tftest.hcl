@@ -276,7 +276,7 @@ run "capacity_permissions_only_on_the_two_tables" {
   }
 
   assert {
-    condition     = sort(keys(module.backfill.worker_role_policies)) == tolist(["capacity", "dynamodb", "logs"])
+    condition     = sort(keys(module.backfill.worker_role_policies)) == tolist(["capacity", "dynamodb", "logs", "run-lock"])
     error_message = "With prewarm.enabled the worker gets exactly one more policy, capacity."
   }
 
