@@ -346,11 +346,13 @@ def test_a_deployment_without_prewarm_refuses_a_prewarm_run(
     target = create_table(names("target"), provisioned=(5, 5), gsi=False)
     outputs = deploy({"name": names("plain"), "source_table_name": source, "target_table_name": target})
 
-    result = run_migration(outputs["_terraform_dir"], "--prewarm", json_path=tmp_path / "run.json")
+    refused = cli("run", "--terraform-dir", outputs["_terraform_dir"], "--prewarm", check=False)
 
-    assert result["status"] == "FAILED"
-    assert result["error"] == "InvalidInput"
-    assert "prewarm is not enabled for this deployment" in result["cause"]
+    # Refused before StartExecution, so no failed execution is left in the history.
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "prewarm is not enabled for this deployment" in refused.stdout + refused.stderr
+    executions = client("stepfunctions").list_executions(stateMachineArn=outputs["state_machine_arn"])["executions"]
+    assert executions == []
     assert capacity(target)["write"] == 5
 
 
