@@ -562,7 +562,7 @@ def redrive(
     before = _describe(execution_arn)
     if before.status in ("RUNNING", "SUCCEEDED"):
         fail(f"{before.name} is {before.status}; only a FAILED, TIMED_OUT or ABORTED run can be continued")
-    run_input = {**executions.execution_input(execution_arn), "resume_run_id": before.run_id}
+    run_input = {**before.run_input, "resume_run_id": before.run_id}
     name = runner.new_run_name("resume")
     # The same guards as a new run: the original input carries the overrides it was started with.
     check_run(deployment, run_input, name, deployment_flags(state_machine, terraform_dir))

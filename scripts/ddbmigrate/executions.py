@@ -74,13 +74,6 @@ def stop_execution(execution_arn: str, cause: str) -> datetime | None:
     return stopped
 
 
-def execution_input(execution_arn: str) -> dict[str, Any]:
-    """The input the execution was started with (a run's settings, as ``ddb-migrate run`` sent them)."""
-    text = client("stepfunctions").describe_execution(executionArn=execution_arn).get("input") or "{}"
-    document = json.loads(text)
-    return document if isinstance(document, dict) else {}
-
-
 def _history_documents(execution_arn: str) -> Iterator[dict[str, Any]]:
     """The state documents of the execution, newest first: what each state received and passed on."""
     paginator = client("stepfunctions").get_paginator("get_execution_history")

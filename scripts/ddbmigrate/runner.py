@@ -7,7 +7,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -43,12 +43,14 @@ class ExecutionResult:
     start_date: datetime | None = None
     stop_date: datetime | None = None
     redrive_count: int = 0
-    # The run whose checkpoints this execution works on: its own name, or the run it resumes.
-    resumes: str | None = None
+    # What the execution was started with: the run's settings, as ``ddb-migrate run`` sent them.
+    run_input: dict[str, Any] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
-        return self.resumes or self.name
+        """The run whose checkpoints this execution works on: its own name, or the run it resumes."""
+        resumes = self.run_input.get("resume_run_id")
+        return resumes if isinstance(resumes, str) else self.name
 
     @property
     def succeeded(self) -> bool:
@@ -87,7 +89,6 @@ def describe(execution_arn: str) -> ExecutionResult:
         execution_input = json.loads(description.get("input") or "{}")
     except json.JSONDecodeError:
         execution_input = {}
-    resumes = execution_input.get("resume_run_id") if isinstance(execution_input, dict) else None
     return ExecutionResult(
         execution_arn=execution_arn,
         status=description["status"],
@@ -97,7 +98,7 @@ def describe(execution_arn: str) -> ExecutionResult:
         start_date=description.get("startDate"),
         stop_date=description.get("stopDate"),
         redrive_count=int(description.get("redriveCount", 0)),
-        resumes=resumes if isinstance(resumes, str) else None,
+        run_input=execution_input if isinstance(execution_input, dict) else {},
     )
 
 
