@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
-ASL_TOOLS := tools/asl
+ASL_TOOLS := devtools/asl
 TERRAFORM ?= terraform
 # emulator: the embedded AWS emulator; external: AWS_ENDPOINT_URL (LocalStack) or, unset, real AWS.
 DEMO_TARGET ?= emulator
@@ -12,22 +12,22 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraform-cli.rc
 export TF_IN_AUTOMATION := 1
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: docs help venv tf-setup lint fmt test test-unit test-terraform test-asl test-integration demo bench clean
+.PHONY: docs help venv tf-setup lint fmt test test-unit test-emulator test-terraform test-asl test-integration demo bench clean
 
 help:
 	@echo "make demo   - run a live migration on the embedded AWS emulator"
-	@echo "make test   - lint and run every test (unit, terraform, integration)"
+	@echo "make test   - lint and run every test (unit, emulator, terraform, asl, integration)"
 	@echo "make bench  - run the benchmark suite"
 
 $(VENV)/.installed: pyproject.toml requirements/dev.lock
 	@command -v $(TERRAFORM) >/dev/null || { echo "terraform >= 1.9 is required on PATH: https://developer.hashicorp.com/terraform/install" >&2; exit 1; }
-	scripts/ensure_venv.sh $(PYTHON) $(VENV)
+	devtools/ensure_venv.sh $(PYTHON) $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.2
 	$(BIN)/python -m pip install --quiet --requirement requirements/dev.lock
-	$(BIN)/python -m pip install --quiet --no-deps --editable .
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $@
 
-# asl-validator (npm, exact versions in tools/asl/package-lock.json): the emulator refuses to start without it.
+# asl-validator (npm, exact versions in devtools/asl/package-lock.json): the emulator refuses to start without it.
 $(ASL_TOOLS)/node_modules/.installed: $(ASL_TOOLS)/package.json $(ASL_TOOLS)/package-lock.json
 	@command -v npm >/dev/null || { echo "Node.js >= 18 with npm is required on PATH (the emulator checks Step Functions definitions with asl-validator): https://nodejs.org/" >&2; exit 1; }
 	cd $(ASL_TOOLS) && npm ci --no-audit --no-fund --ignore-scripts --prefer-offline
@@ -36,18 +36,15 @@ $(ASL_TOOLS)/node_modules/.installed: $(ASL_TOOLS)/package.json $(ASL_TOOLS)/pac
 venv: $(VENV)/.installed $(ASL_TOOLS)/node_modules/.installed
 
 tf-setup: venv
-	$(BIN)/python -m ddbmigrate.terraform_setup >/dev/null
+	$(BIN)/python -m devtools.terraform_setup >/dev/null
 
+# The checks live in .pre-commit-config.yaml, once for `make lint` and the git hook: ruff, mypy --strict, JSON,
+# terraform fmt and validate (root, modules, examples), the module READMEs, checkov.
 lint: venv tf-setup
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy lambda_src scripts tests
-	$(TERRAFORM) fmt -check -recursive -diff
-	$(BIN)/python -m ddbmigrate.tfdocs --check
-	PYTHON=$(PYTHON) scripts/run_checkov.sh
+	PATH="$(BIN):$$PATH" PYTHON=$(PYTHON) TERRAFORM=$(TERRAFORM) $(BIN)/pre-commit run --all-files --show-diff-on-failure --color never
 
 docs: venv
-	$(BIN)/python -m ddbmigrate.tfdocs --write
+	$(BIN)/python -m devtools.tfdocs --write
 
 fmt: venv
 	$(BIN)/ruff check --fix .
@@ -56,6 +53,11 @@ fmt: venv
 
 test-unit: venv
 	$(BIN)/pytest tests/unit -q -n 2
+
+# Tests that start servers or child processes: the embedded emulator, the DynamoDB fault model, the bench, the
+# local tooling. Tests that only call code, with moto in-process at most, are in tests/unit.
+test-emulator: venv
+	$(BIN)/pytest tests/emulator -q -n 2
 
 test-terraform: tf-setup
 	$(TERRAFORM) init -input=false -backend=false -test-directory=tests/terraform >/dev/null
@@ -69,13 +71,13 @@ test-asl: tf-setup
 test-integration: tf-setup
 	$(BIN)/pytest tests/integration -q -n 3 --durations=10
 
-test: lint test-unit test-terraform test-asl test-integration
+test: lint test-unit test-emulator test-terraform test-asl test-integration
 
 demo: tf-setup
-	$(BIN)/ddb-migrate demo --endpoint $(DEMO_TARGET)
+	$(BIN)/python -m devtools demo --endpoint $(DEMO_TARGET)
 
 bench: tf-setup
-	$(BIN)/python -m ddbmigrate.bench
+	$(BIN)/python -m devtools.bench
 
 clean:
 	rm -rf $(VENV) .terraform .terraform-plugin-cache .terraform-cli.rc .build modules/*/.build $(ASL_TOOLS)/node_modules

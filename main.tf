@@ -34,6 +34,12 @@ locals {
   ]
   transform_steps_json = jsonencode(local.transform_steps)
 
+  # The transform as every module that transforms items takes it: TRANSFORM_STEPS and the custom file.
+  transform = {
+    steps_json  = local.transform_steps_json
+    custom_file = var.transform.custom_file
+  }
+
   # Every module that owns Lambdas takes these as its lambda_settings object; only the root variables validate them.
   lambda_settings = {
     layers             = local.lambda_layers
@@ -48,15 +54,14 @@ locals {
 }
 
 # Bulk copy of the existing items: a Step Functions Distributed Map over parallel Scan segments.
-# The change feed (modules/replication) and capacity management join here as sibling modules that take
-# the same table names, transform and lambda_settings.
+# The change feed (modules/replication) joins here as a sibling module that takes the same tables, transform and
+# lambda_settings. Both take the root's variables as they are: their types, defaults and validations live here.
 module "backfill" {
   source = "./modules/backfill"
 
-  name              = var.name
-  source_table_name = var.source_table_name
-  target_table_name = var.target_table_name
-  target_account    = var.target_account
+  name         = var.name
+  source_table = local.source_table
+  target_table = local.target_table
 
   total_segments               = var.total_segments
   max_concurrency              = var.max_concurrency
@@ -65,9 +70,7 @@ module "backfill" {
   allow_target_cleanup         = var.allow_target_cleanup
   prewarm                      = var.prewarm
 
-  transform_steps_json  = local.transform_steps_json
-  custom_transform_file = var.transform.custom_file
-
+  transform       = local.transform
   lambda_settings = local.lambda_settings
   tags            = var.tags
 }
@@ -79,36 +82,12 @@ module "replication" {
   source = "./modules/replication"
   count  = var.replication.enabled ? 1 : 0
 
-  name              = var.name
-  source_table_name = var.source_table_name
-  target_table_name = var.target_table_name
-  target_account    = var.target_account
+  name         = var.name
+  source_table = local.source_table
+  target_table = local.target_table
+  replication  = var.replication
 
-  cutoff_timestamp = var.replication.cutoff_timestamp
-  consumer_enabled = var.replication.consumer_enabled
-
-  stream_batch_size                         = var.replication.stream_batch_size
-  stream_parallelization_factor             = var.replication.stream_parallelization_factor
-  stream_maximum_batching_window_in_seconds = var.replication.stream_maximum_batching_window_in_seconds
-  stream_bisect_batch_on_function_error     = var.replication.stream_bisect_batch_on_function_error
-  stream_maximum_retry_attempts             = var.replication.stream_maximum_retry_attempts
-  stream_maximum_record_age_in_seconds      = var.replication.stream_maximum_record_age_in_seconds
-
-  queue_message_retention_seconds  = var.replication.queue_message_retention_seconds
-  queue_visibility_timeout_seconds = var.replication.queue_visibility_timeout_seconds
-  high_throughput_fifo             = var.replication.high_throughput_fifo
-  max_receive_count                = var.replication.max_receive_count
-  max_message_bytes                = var.replication.max_message_bytes
-
-  consumer_batch_size          = var.replication.consumer_batch_size
-  consumer_maximum_concurrency = var.replication.consumer_maximum_concurrency
-
-  forwarder = var.replication.forwarder
-  consumer  = var.replication.consumer
-
-  transform_steps_json  = local.transform_steps_json
-  custom_transform_file = var.transform.custom_file
-
+  transform       = local.transform
   lambda_settings = local.lambda_settings
   tags            = var.tags
 }
@@ -128,8 +107,6 @@ locals {
       }
     } : {},
   )
-  target_table_arn = module.backfill.target_table_arn
-  target_role_arn  = try(var.target_account.role_arn, null)
 
   # For the target's account, whichever way it grants access (see variable target_account).
   cross_account = var.target_account == null ? null : {
@@ -231,4 +208,93 @@ module "dashboard" {
 
   # The line the forwarder's alarm fires at, where there is one.
   iterator_age_alarm_ms = var.alarms.enabled ? var.alarms.iterator_age_threshold_seconds * 1000 : null
+}
+
+# The source and target tables, each read once here and handed to the modules as values: reading a table turns
+# a typo into a plan-time error that names it, and gives its exact ARN, stream and key. A target in another
+# account is not readable with this account's credentials; its ARN is built instead.
+
+data "aws_dynamodb_table" "source" {
+  name = var.source_table_name
+
+  lifecycle {
+    precondition {
+      condition     = !var.replication.enabled || var.target_account != null || var.source_table_name != var.target_table_name
+      error_message = "Replication needs a target table other than the source (${var.source_table_name}): the consumer's writes to the source would come back through its stream. For an in-place migration, run the backfill alone."
+    }
+
+    # Replication reads the stream: the plan refuses a source whose stream cannot serve it.
+    postcondition {
+      condition     = !var.replication.enabled || (self.stream_enabled == true && try(length(self.stream_arn) > 0, false))
+      error_message = "DynamoDB Streams is not enabled on the source table ${var.source_table_name}. Enable it with view type NEW_AND_OLD_IMAGES (aws dynamodb update-table --table-name ${var.source_table_name} --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES, or stream_enabled = true and stream_view_type = \"NEW_AND_OLD_IMAGES\" on its aws_dynamodb_table), then plan again."
+    }
+
+    postcondition {
+      condition     = !var.replication.enabled || self.stream_enabled != true || self.stream_view_type == "NEW_AND_OLD_IMAGES"
+      error_message = "The stream of the source table ${var.source_table_name} has view type ${coalesce(self.stream_view_type, "(none)")}, but replication needs NEW_AND_OLD_IMAGES: the consumer puts the new image and deletes the keys derived from the old one. A stream's view type cannot be changed: disable the stream, enable it again with StreamViewType=NEW_AND_OLD_IMAGES (a new stream ARN; the old stream's records stay readable for 24 hours), then plan again."
+    }
+  }
+}
+
+data "aws_dynamodb_table" "target" {
+  count = var.target_account == null ? 1 : 0
+
+  name = var.target_table_name
+}
+
+locals {
+  # Customer managed key of each table read here (null for AWS owned/managed encryption): reading or writing a
+  # table (or its stream) encrypted with one needs kms:Decrypt on it.
+  read_table_kms_keys = {
+    for role, table in { source = data.aws_dynamodb_table.source, target = one(data.aws_dynamodb_table.target) } :
+    role => try(one([for sse in table.server_side_encryption : sse.kms_key_arn if sse.enabled]), null)
+  }
+
+  target_in_other_account = var.target_account != null
+  target_role_arn         = try(var.target_account.role_arn, null)
+  target_table_arn = (local.target_in_other_account
+    ? "arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.name}:${var.target_account.account_id}:table/${var.target_table_name}"
+    : one(data.aws_dynamodb_table.target[*].arn)
+  )
+
+  # What modules/backfill and modules/replication know of the source table.
+  source_table = {
+    name           = var.source_table_name
+    arn            = data.aws_dynamodb_table.source.arn
+    stream_arn     = data.aws_dynamodb_table.source.stream_arn
+    hash_key       = data.aws_dynamodb_table.source.hash_key
+    range_key      = data.aws_dynamodb_table.source.range_key
+    kms_key_arn    = local.read_table_kms_keys.source
+    same_as_target = !local.target_in_other_account && var.source_table_name == var.target_table_name
+  }
+
+  # How the parts that call the target table reach it: in this account by its name; in another one by its ARN
+  # (DynamoDB reaches another account's table only that way), with their own credentials or an assumed role's.
+  target_table = {
+    name             = var.target_table_name
+    arn              = local.target_table_arn
+    in_other_account = local.target_in_other_account
+    # Role the callers assume for every call on the target, or null when they call it with their own credentials.
+    role_arn = local.target_role_arn
+    # Through an assumed role the role's own policy covers the target's key; otherwise the callers' roles need it.
+    kms_key_arn = (local.target_in_other_account
+      ? (local.target_role_arn == null ? try(var.target_account.kms_key_arn, null) : null)
+      : local.read_table_kms_keys.target
+    )
+    # What a Lambda needs to reach the target (migration_core.target_access): TARGET_TABLE, the name it calls
+    # the table by (its ARN when in another account), and TARGET_ROLE_ARN / TARGET_ROLE_EXTERNAL_ID when a role
+    # is assumed.
+    lambda_environment = merge(
+      { TARGET_TABLE = local.target_in_other_account ? local.target_table_arn : var.target_table_name },
+      local.target_role_arn == null ? {} : { TARGET_ROLE_ARN = local.target_role_arn },
+      try(var.target_account.external_id, null) == null ? {} : { TARGET_ROLE_EXTERNAL_ID = var.target_account.external_id },
+    )
+    # The IAM statement that lets a caller assume role_arn (null without a role): its only permission on the target.
+    assume_role_statement = local.target_role_arn == null ? null : {
+      Sid      = "AssumeTargetAccountRole"
+      Effect   = "Allow"
+      Action   = ["sts:AssumeRole"]
+      Resource = local.target_role_arn
+    }
+  }
 }

@@ -477,8 +477,8 @@ variable "replication" {
   default  = {}
   nullable = false
 
-  # Validated here rather than only in modules/replication: `terraform test` can expect failures of the root
-  # module's variables, not of a child module's.
+  # The root module owns every default and validation of replication; modules/replication takes the object as
+  # it is (and `terraform test` can expect failures of the root module's variables, not of a child module's).
 
   validation {
     condition     = var.replication.cutoff_timestamp == null || try(can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$", var.replication.cutoff_timestamp)) && can(timeadd(var.replication.cutoff_timestamp, "0s")), false)
@@ -618,6 +618,11 @@ variable "prewarm" {
   validation {
     condition     = var.prewarm.write_capacity_units >= 1 && var.prewarm.write_capacity_units <= 40000 && floor(var.prewarm.write_capacity_units) == var.prewarm.write_capacity_units
     error_message = "prewarm.write_capacity_units must be a whole number from 1 to 40,000 (DynamoDB's default per-table capacity quota)."
+  }
+
+  validation {
+    condition     = !(var.prewarm.enabled && var.target_account != null)
+    error_message = "prewarm.enabled needs the target table in this account: pre-warm changes the tables' capacity and Application Auto Scaling settings, which it cannot do in another account. Raise the target's capacity in its own account before the run, and disable prewarm."
   }
 }
 

@@ -1,18 +1,19 @@
 """Backfill worker Lambda: parse the event, dispatch to migration_core, report logs and metrics.
 
-Clients and configuration are built once per container (cold start); every invocation only dispatches.
+Configuration and clients are built once per container through ``migration_core.observability.cold_start``, as in
+the other handlers; the worker builds them at import (its cold start), so a bad environment fails the cold start.
 """
 
 from __future__ import annotations
 
-import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from migration_core import observability
 from migration_core.backfill import BackfillService
 from migration_core.capacity import CapacityActions, CapacityClient
 from migration_core.config import WorkerConfig, read_client_config, write_client_config
@@ -20,36 +21,49 @@ from migration_core.errors import InvalidInput
 from migration_core.guards import stepfunctions_execution_status
 from migration_core.models import RunSpec, SegmentRequest, SegmentResult
 
-# Only segment invocations publish metrics; plan and summarize having none is expected.
-warnings.filterwarnings("ignore", "No application metrics to publish*")
+OBSERVABILITY = observability.setup()
+logger = OBSERVABILITY.logger
+metrics = OBSERVABILITY.metrics
 
-logger = Logger()
-metrics = Metrics()
 
-CONFIG = WorkerConfig.from_environment()
-SERVICE = BackfillService(
-    config=CONFIG,
-    client=boto3.client("dynamodb", config=read_client_config()),
-    target_client=CONFIG.target_access.client("dynamodb", config=read_client_config()),
-    write_client=CONFIG.target_access.client("dynamodb", config=write_client_config(CONFIG.write_concurrency)),
-    retry_policy=CONFIG.retry_policy(),
-    # The run lock's stale check (DescribeExecution of the holder); only the plan step calls it.
-    execution_status=stepfunctions_execution_status(boto3.client("stepfunctions", config=read_client_config())),
-)
-# Pre-warm's capacity actions; their Application Auto Scaling client is created on the first capacity action.
-CAPACITY = CapacityActions(
-    lambda: CapacityClient(
-        boto3.client("dynamodb", config=read_client_config()),
-        boto3.client("application-autoscaling", config=read_client_config()),
-    ),
-    (CONFIG.source_table, CONFIG.target_table),
-)
+@dataclass(frozen=True)
+class WorkerRuntime:
+    config: WorkerConfig
+    service: BackfillService
+    # Pre-warm's capacity actions; their Application Auto Scaling client is created on the first capacity action.
+    capacity: CapacityActions
+
+
+@observability.cold_start
+def _runtime() -> WorkerRuntime:
+    config = WorkerConfig.from_environment()
+    service = BackfillService(
+        config=config,
+        client=boto3.client("dynamodb", config=read_client_config()),
+        target_client=config.target_access.client("dynamodb", config=read_client_config()),
+        write_client=config.target_access.client("dynamodb", config=write_client_config(config.write_concurrency)),
+        retry_policy=config.retry_policy(),
+        # The run lock's stale check (DescribeExecution of the holder); only the plan step calls it.
+        execution_status=stepfunctions_execution_status(boto3.client("stepfunctions", config=read_client_config())),
+    )
+    capacity = CapacityActions(
+        lambda: CapacityClient(
+            boto3.client("dynamodb", config=read_client_config()),
+            boto3.client("application-autoscaling", config=read_client_config()),
+        ),
+        (config.source_table, config.target_table),
+    )
+    return WorkerRuntime(config, service, capacity)
+
+
+# The cold start: a missing or malformed setting raises ConfigurationError here.
+_runtime()
+
 CAPACITY_ACTIONS = ("capacity_capture", "capacity_raise", "capacity_status", "capacity_reset")
 PASS_ACTIONS = ("hand_off", "handed_off")
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
+@OBSERVABILITY.instrument
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = event.get("action")
     run = event.get("run")
@@ -63,12 +77,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def _dispatch(action: Any, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    service = _runtime().service
     if action == "plan":
-        planned = SERVICE.plan(event.get("input"), event.get("execution"), event.get("execution_arn"))
+        planned = service.plan(event.get("input"), event.get("execution"), event.get("execution_arn"))
         logger.info("Run planned", extra={"run": planned["run"]})
         return planned
     if action == "segment":
-        result = SERVICE.run_segment(SegmentRequest.from_event(event), context.get_remaining_time_in_millis)
+        result = service.run_segment(SegmentRequest.from_event(event), context.get_remaining_time_in_millis)
         _publish_metrics(result)
         response = result.to_event()
         logger.info("Segment invocation finished", extra={"result": response})
@@ -76,11 +91,11 @@ def _dispatch(action: Any, event: dict[str, Any], context: LambdaContext) -> dic
     if action in PASS_ACTIONS:
         return _pass_action(action, event)
     if action == "summarize":
-        summary = SERVICE.summarize(RunSpec.from_event(event.get("run")), event.get("capacity"))
+        summary = service.summarize(RunSpec.from_event(event.get("run")), event.get("capacity"))
         logger.info("Run summarized", extra={"summary": summary})
         return summary
     if action == "report_failure":
-        return SERVICE.report_failure(RunSpec.from_event(event.get("run")), event.get("error"), event.get("capacity"))
+        return service.report_failure(RunSpec.from_event(event.get("run")), event.get("error"), event.get("capacity"))
     if action in CAPACITY_ACTIONS:
         return _capacity(action, event)
     raise InvalidInput(
@@ -90,26 +105,28 @@ def _dispatch(action: Any, event: dict[str, Any], context: LambdaContext) -> dic
 
 
 def _pass_action(action: str, event: dict[str, Any]) -> dict[str, Any]:
+    service = _runtime().service
     """hand_off and handed_off: a child ending before its segment does, and the next pass of its Map."""
     if action == "hand_off":
         request = SegmentRequest.from_event(event)
         logger.info("Segment handed off to the next pass")
-        return SERVICE.hand_off(request)
-    handed_off = SERVICE.handed_off(RunSpec.from_event(event.get("run")), event.get("phase"))
+        return service.hand_off(request)
+    handed_off = service.handed_off(RunSpec.from_event(event.get("run")), event.get("phase"))
     logger.info("Segments for the next pass", extra={"segments": len(handed_off["segments"])})
     return handed_off
 
 
 def _capacity(action: str, event: dict[str, Any]) -> dict[str, Any]:
-    if not CONFIG.prewarm_allowed:
+    runtime = _runtime()
+    if not runtime.config.prewarm_allowed:
         raise InvalidInput(f"{action}: pre-warm is not enabled for this deployment (PREWARM_ALLOWED)")
     run = RunSpec.from_event(event.get("run"))
     if action == "capacity_capture":
-        capacity = CAPACITY.capture(run)
+        capacity = runtime.capacity.capture(run)
     elif action == "capacity_reset":
-        capacity = CAPACITY.reset(run, event.get("capacity"))
+        capacity = runtime.capacity.reset(run, event.get("capacity"))
     else:
-        capacity = CAPACITY.raise_capacity(run, event.get("capacity"))
+        capacity = runtime.capacity.raise_capacity(run, event.get("capacity"))
     logger.info("Capacity step", extra={"capacity": capacity})
     return capacity
 

@@ -1,4 +1,5 @@
-"""Worker settings from the Lambda environment, and the botocore client settings they imply."""
+"""The three Lambdas' settings from their environment (through ``migration_core.environment``), and the botocore
+client settings they imply."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from dataclasses import dataclass, field
 
 from botocore.config import Config
 
+from migration_core.environment import Environment
 from migration_core.errors import ConfigurationError
 from migration_core.models import MAX_PREWARM_UNITS
+from migration_core.replication import Cutoff, validate_max_message_bytes
 from migration_core.retry import RetryPolicy
 from migration_core.target_access import TargetAccess
 
@@ -28,23 +31,23 @@ class WorkerConfig:
     source_table: str
     target_table: str
     state_table: str
-    default_total_segments: int = 16
-    write_concurrency: int = 8
-    max_write_attempts: int = 10
-    backoff_base_ms: int = 50
-    backoff_cap_ms: int = 20_000
-    time_safety_margin_seconds: float = 60.0
+    default_total_segments: int
+    write_concurrency: int
+    max_write_attempts: int
+    backoff_base_ms: int
+    backoff_cap_ms: int
+    time_safety_margin_seconds: float
     # Items per Scan page; None keeps DynamoDB's 1 MB pages. Smaller pages checkpoint more often.
-    scan_page_limit: int | None = None
+    scan_page_limit: int | None
     # The deployment grants the Scan on the target that a cleanup needs only when it opted in.
-    cleanup_allowed: bool = True
+    cleanup_allowed: bool
     # Pre-warm (Terraform's prewarm variable): whether the deployment has the capacity states and the worker's
     # UpdateTable / Application Auto Scaling permissions, and the defaults of a run's prewarm fields.
-    prewarm_allowed: bool = False
-    default_prewarm: bool = False
-    default_prewarm_read_units: int = 12_000
-    default_prewarm_write_units: int = 4_000
-    default_warm_throughput_on_demand: bool = False
+    prewarm_allowed: bool
+    default_prewarm: bool
+    default_prewarm_read_units: int
+    default_prewarm_write_units: int
+    default_warm_throughput_on_demand: bool
     # A target in another account: reached through an assumed role, or by its ARN (its resource-based policy).
     target_access: TargetAccess = field(default_factory=TargetAccess)
 
@@ -67,28 +70,28 @@ class WorkerConfig:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> WorkerConfig:
-        defaults = cls("", "", "")
+        """Every setting is required: Terraform passes them all (``modules/backfill/worker.tf``), and its root
+        variables are their only defaults."""
+        env = Environment(environ)
+        retry = RetrySettings.from_environment(env)
         return cls(
-            source_table=_required(environ, "SOURCE_TABLE"),
-            target_table=_required(environ, "TARGET_TABLE"),
-            state_table=_required(environ, "STATE_TABLE"),
-            default_total_segments=_integer(environ, "DEFAULT_TOTAL_SEGMENTS", defaults.default_total_segments),
-            write_concurrency=_integer(environ, "WRITE_CONCURRENCY", defaults.write_concurrency),
-            max_write_attempts=_integer(environ, "MAX_WRITE_ATTEMPTS", defaults.max_write_attempts),
-            backoff_base_ms=_integer(environ, "BACKOFF_BASE_MS", defaults.backoff_base_ms),
-            backoff_cap_ms=_integer(environ, "BACKOFF_CAP_MS", defaults.backoff_cap_ms),
-            time_safety_margin_seconds=_seconds(
-                environ, "TIME_SAFETY_MARGIN_SECONDS", defaults.time_safety_margin_seconds
-            ),
-            scan_page_limit=_integer(environ, "SCAN_PAGE_LIMIT", 0, minimum=0) or None,
-            cleanup_allowed=environ.get("CLEANUP_ALLOWED", "false").strip().lower() == "true",
-            prewarm_allowed=_boolean(environ, "PREWARM_ALLOWED", defaults.prewarm_allowed),
-            default_prewarm=_boolean(environ, "DEFAULT_PREWARM", defaults.default_prewarm),
-            default_prewarm_read_units=_integer(environ, "DEFAULT_PREWARM_RCU", defaults.default_prewarm_read_units),
-            default_prewarm_write_units=_integer(environ, "DEFAULT_PREWARM_WCU", defaults.default_prewarm_write_units),
-            default_warm_throughput_on_demand=_boolean(
-                environ, "DEFAULT_PREWARM_WARM_THROUGHPUT", defaults.default_warm_throughput_on_demand
-            ),
+            source_table=env.required("SOURCE_TABLE"),
+            target_table=env.required("TARGET_TABLE"),
+            state_table=env.required("STATE_TABLE"),
+            default_total_segments=env.integer("DEFAULT_TOTAL_SEGMENTS"),
+            write_concurrency=env.integer("WRITE_CONCURRENCY"),
+            max_write_attempts=retry.max_attempts,
+            backoff_base_ms=retry.backoff_base_ms,
+            backoff_cap_ms=retry.backoff_cap_ms,
+            time_safety_margin_seconds=env.seconds("TIME_SAFETY_MARGIN_SECONDS"),
+            # 0: DynamoDB's own 1 MB pages.
+            scan_page_limit=env.integer("SCAN_PAGE_LIMIT", minimum=0) or None,
+            cleanup_allowed=env.boolean("CLEANUP_ALLOWED"),
+            prewarm_allowed=env.boolean("PREWARM_ALLOWED"),
+            default_prewarm=env.boolean("DEFAULT_PREWARM"),
+            default_warm_throughput_on_demand=env.boolean("DEFAULT_PREWARM_WARM_THROUGHPUT"),
+            default_prewarm_read_units=env.integer("DEFAULT_PREWARM_RCU"),
+            default_prewarm_write_units=env.integer("DEFAULT_PREWARM_WCU"),
             target_access=TargetAccess.from_environment(environ),
         )
 
@@ -99,12 +102,8 @@ class WorkerConfig:
     def retry_policy(
         self, *, sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None
     ) -> RetryPolicy:
-        return RetryPolicy(
-            max_attempts=self.max_write_attempts,
-            base_seconds=self.backoff_base_ms / 1000,
-            cap_seconds=self.backoff_cap_ms / 1000,
-            rng=rng or random.Random(),
-            sleep=sleep,
+        return RetrySettings(self.max_write_attempts, self.backoff_base_ms, self.backoff_cap_ms).policy(
+            sleep=sleep, rng=rng
         )
 
 
@@ -136,43 +135,84 @@ def write_client_config(write_concurrency: int) -> Config:
     )
 
 
-def _required(environ: Mapping[str, str], name: str) -> str:
-    value = environ.get(name, "").strip()
-    if not value:
-        raise ConfigurationError(f"environment variable {name} is required")
-    return value
+@dataclass(frozen=True)
+class RetrySettings:
+    """MAX_WRITE_ATTEMPTS, BACKOFF_BASE_MS and BACKOFF_CAP_MS: the write retry budget of every Lambda."""
+
+    max_attempts: int
+    backoff_base_ms: int
+    backoff_cap_ms: int
+
+    @classmethod
+    def from_environment(cls, env: Environment) -> RetrySettings:
+        return cls(
+            max_attempts=env.integer("MAX_WRITE_ATTEMPTS"),
+            backoff_base_ms=env.integer("BACKOFF_BASE_MS"),
+            backoff_cap_ms=env.integer("BACKOFF_CAP_MS"),
+        )
+
+    def policy(self, *, sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> RetryPolicy:
+        if self.backoff_cap_ms < self.backoff_base_ms:
+            raise ConfigurationError("BACKOFF_CAP_MS must not be smaller than BACKOFF_BASE_MS")
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            base_seconds=self.backoff_base_ms / 1000,
+            cap_seconds=self.backoff_cap_ms / 1000,
+            rng=rng or random.Random(),
+            sleep=sleep,
+        )
 
 
-def _integer(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigurationError(f"environment variable {name} must be >= {minimum}, got {value}")
-    return value
+@dataclass(frozen=True)
+class ForwarderSettings:
+    """The stream forwarder's environment (``modules/replication/forwarder.tf``)."""
+
+    queue_url: str
+    max_message_bytes: int
+    retry_policy: RetryPolicy
+    time_safety_margin_ms: int
+    target_table: str | None
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> ForwarderSettings:
+        env = Environment(environ)
+        try:
+            max_bytes = validate_max_message_bytes(env.integer("MAX_MESSAGE_BYTES"))
+        except ConfigurationError:
+            raise
+        except ValueError as exc:
+            raise ConfigurationError(f"environment variable MAX_MESSAGE_BYTES: {exc}") from exc
+        return cls(
+            queue_url=env.required("QUEUE_URL"),
+            max_message_bytes=max_bytes,
+            retry_policy=RetrySettings.from_environment(env).policy(),
+            time_safety_margin_ms=round(env.seconds("TIME_SAFETY_MARGIN_SECONDS") * 1000),
+            # Needed only for records too large even without their images (OldTargetKeyDeriver says so then).
+            target_table=env.optional("TARGET_TABLE"),
+        )
 
 
-def _boolean(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw not in {"true", "false"}:
-        raise ConfigurationError(f"environment variable {name} must be true or false, got {environ[name]!r}")
-    return raw == "true"
+@dataclass(frozen=True)
+class ConsumerSettings:
+    """The replication consumer's environment (``modules/replication/consumer.tf``)."""
 
+    target_table: str
+    source_table: str
+    cutoff: Cutoff | None
+    retry_policy: RetryPolicy
+    time_safety_margin_ms: int
 
-def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigurationError(f"environment variable {name} must be a number of seconds, got {raw!r}") from None
-    if not value >= 0:
-        raise ConfigurationError(f"environment variable {name} must be >= 0, got {raw!r}")
-    return value
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> ConsumerSettings:
+        env = Environment(environ)
+        try:
+            cutoff = Cutoff.parse(env.optional("CUTOFF_TIMESTAMP"))
+        except ValueError as exc:
+            raise ConfigurationError(f"environment variable CUTOFF_TIMESTAMP: {exc}") from exc
+        return cls(
+            target_table=env.required("TARGET_TABLE"),
+            source_table=env.required("SOURCE_TABLE"),
+            cutoff=cutoff,
+            retry_policy=RetrySettings.from_environment(env).policy(),
+            time_safety_margin_ms=round(env.seconds("TIME_SAFETY_MARGIN_SECONDS") * 1000),
+        )

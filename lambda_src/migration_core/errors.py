@@ -1,7 +1,8 @@
-"""Exceptions that cross the Lambda boundary.
+"""Every exception that crosses a boundary: raised out of a handler to Step Functions or Lambda, or caught by the CLI.
 
 Step Functions sees a Python Lambda's exception class name as the state's ``Error``, so these names are part
-of the contract (``docs/ARCHITECTURE.md``): retry and catch rules in the state machine match on them.
+of the contract (``docs/ARCHITECTURE.md``): retry and catch rules in the state machine match on them. The
+modules that raise them re-export them under their old import paths.
 """
 
 from __future__ import annotations
@@ -58,3 +59,27 @@ class WriteRetriesExhausted(MigrationError, RuntimeError):  # noqa: N818 - Step 
 
 class CheckpointConflict(MigrationError, RuntimeError):  # noqa: N818 - Step Functions matches this exact name
     """A segment's checkpoint moved under an invocation: two invocations ran the same segment at once."""
+
+
+class CapacityError(MigrationError, RuntimeError):
+    """The tables' capacity could not be captured or raised; the run fails and still goes through the reset."""
+
+
+class ReadRetriesExhausted(MigrationError, RuntimeError):  # noqa: N818 - reads as what happened
+    """BatchGetItem kept returning unprocessed keys (or retryable errors) for the whole retry budget."""
+
+
+class ReplicationRetriesExhausted(MigrationError, RuntimeError):  # noqa: N818 - reads as what happened
+    """A call kept failing with retryable errors for the whole retry budget."""
+
+
+class ReplicationMessageError(ValueError):
+    """A stream record or queue message that cannot be represented or understood."""
+
+
+class RecordNotForwarded(Exception):  # noqa: N818 - reads as what happened to the record
+    """Reported to Lambda as a batch item failure, so the shard is re-read from this record."""
+
+
+class DeferredForTime(Exception):  # noqa: N818 - reads as what happened to the message
+    """The Lambda is about to time out; the message goes back to the queue unapplied, its group stays in order."""

@@ -62,6 +62,9 @@ from typing import Any, Final
 
 from migration_core.attribute_values import item_from_json, item_to_json
 from migration_core.errors import InvalidItemError, TransformError
+from migration_core.errors import (
+    ReplicationMessageError as ReplicationMessageError,  # noqa: PLC0414 - re-exported: its old import path
+)
 from migration_core.items import KeySchema, key_of, validate_target_item
 from migration_core.transform import Transformer
 from migration_core.types import Item
@@ -84,10 +87,6 @@ _DEDUP_ID_RE: Final = re.compile(r"^[!-~]{1,128}$")
 _SQS_INVALID_CHARS_RE: Final = re.compile("[\ud800-\udfff\ufffe\uffff]")
 _STREAM_ARN_RE: Final = re.compile(r"^(?P<table_arn>arn:[^:]+:dynamodb:[^:]*:[^:]*:table/(?P<name>[^/]+))/stream/.+$")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class ReplicationMessageError(ValueError):
-    """A stream record or queue message that cannot be represented or understood."""
 
 
 # --------------------------------------------------------------------------------------------------------------

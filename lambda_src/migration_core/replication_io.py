@@ -17,18 +17,21 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from botocore.exceptions import ClientError
 
 from migration_core.attribute_values import format_key
+from migration_core.config import ConsumerSettings as ConsumerSettings  # noqa: PLC0414 - re-exported: old import path
+from migration_core.config import ForwarderSettings as ForwarderSettings  # noqa: PLC0414 - re-exported: old import path
 from migration_core.errors import ConfigurationError, MigrationError
+from migration_core.errors import (
+    ReplicationRetriesExhausted as ReplicationRetriesExhausted,  # noqa: PLC0414 - re-exported: its old import path
+)
 from migration_core.items import KeySchema, key_of, key_schema_from_description
 from migration_core.replication import (
     DEFAULT_MAX_MESSAGE_BYTES,
     ApplyPlan,
-    Cutoff,
     OutgoingMessage,
     ReplicationEvent,
     derive_target_keys,
     encode_stream_record,
     plan_apply,
-    validate_max_message_bytes,
 )
 from migration_core.retry import RetryPolicy, is_retryable
 from migration_core.transform import Transformer
@@ -58,10 +61,6 @@ SQS_RETRYABLE_CODES = frozenset(
 _T = TypeVar("_T")
 
 
-class ReplicationRetriesExhausted(MigrationError, RuntimeError):  # noqa: N818 - reads as what happened
-    """A call kept failing with retryable errors for the whole retry budget."""
-
-
 def is_retryable_sqs(error: BaseException) -> bool:
     if isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in SQS_RETRYABLE_CODES:
         return True
@@ -69,99 +68,8 @@ def is_retryable_sqs(error: BaseException) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Settings
+# Settings (parsed in migration_core.config, re-exported here for their old import path)
 # --------------------------------------------------------------------------------------------------------------
-
-
-def _int_setting(environ: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
-    if value < minimum:
-        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def _required(environ: Mapping[str, str], name: str) -> str:
-    value = environ.get(name, "").strip()
-    if not value:
-        raise ConfigurationError(f"{name} is not set")
-    return value
-
-
-def _seconds_setting(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from exc
-    if not value >= 0:
-        raise ConfigurationError(f"{name} must be at least 0, got {raw!r}")
-    return value
-
-
-def retry_policy_from_environment(environ: Mapping[str, str], *, default_attempts: int) -> RetryPolicy:
-    base_ms = _int_setting(environ, "BACKOFF_BASE_MS", 50, 1)
-    cap_ms = _int_setting(environ, "BACKOFF_CAP_MS", 5_000, base_ms)
-    return RetryPolicy(
-        max_attempts=_int_setting(environ, "MAX_WRITE_ATTEMPTS", default_attempts, 1),
-        base_seconds=base_ms / 1000,
-        cap_seconds=cap_ms / 1000,
-    )
-
-
-@dataclass(frozen=True)
-class ForwarderSettings:
-    queue_url: str
-    max_message_bytes: int
-    retry_policy: RetryPolicy
-    time_safety_margin_ms: int
-    target_table: str | None
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> ForwarderSettings:
-        try:
-            max_bytes = validate_max_message_bytes(
-                _int_setting(environ, "MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, 1)
-            )
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from exc
-        return cls(
-            queue_url=_required(environ, "QUEUE_URL"),
-            max_message_bytes=max_bytes,
-            retry_policy=retry_policy_from_environment(environ, default_attempts=8),
-            time_safety_margin_ms=round(_seconds_setting(environ, "TIME_SAFETY_MARGIN_SECONDS", 10.0) * 1000),
-            target_table=environ.get("TARGET_TABLE", "").strip() or None,
-        )
-
-
-@dataclass(frozen=True)
-class ConsumerSettings:
-    target_table: str
-    source_table: str
-    cutoff: Cutoff | None
-    retry_policy: RetryPolicy
-    time_safety_margin_ms: int
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> ConsumerSettings:
-        try:
-            cutoff = Cutoff.parse(environ.get("CUTOFF_TIMESTAMP"))
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from exc
-        return cls(
-            target_table=_required(environ, "TARGET_TABLE"),
-            source_table=_required(environ, "SOURCE_TABLE"),
-            cutoff=cutoff,
-            retry_policy=retry_policy_from_environment(environ, default_attempts=8),
-            time_safety_margin_ms=round(_seconds_setting(environ, "TIME_SAFETY_MARGIN_SECONDS", 10.0) * 1000),
-        )
 
 
 def read_key_schema(dynamodb: DynamoDBClient, table: str) -> dict[str, str]:

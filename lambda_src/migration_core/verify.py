@@ -32,7 +32,10 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from botocore.exceptions import ClientError
 
 from migration_core.attribute_values import format_key, item_to_json
-from migration_core.errors import MigrationError, TransformError
+from migration_core.errors import (
+    ReadRetriesExhausted as ReadRetriesExhausted,  # noqa: PLC0414 - re-exported: its old import path
+)
+from migration_core.errors import TransformError
 from migration_core.items import KeySchema, key_of, validate_target_item
 from migration_core.retry import RetryPolicy, is_retryable
 from migration_core.state import MAX_SAMPLE_ENTRY_CHARS
@@ -57,10 +60,6 @@ MAX_JSON_MISMATCH_CHARS = MAX_SAMPLE_ENTRY_CHARS - 1_000
 
 DifferenceKind = Literal["changed", "type", "missing_attribute", "unexpected_attribute"]
 MismatchKind = Literal["missing", "different", "extra"]
-
-
-class ReadRetriesExhausted(MigrationError, RuntimeError):  # noqa: N818 - reads as what happened
-    """BatchGetItem kept returning unprocessed keys (or retryable errors) for the whole retry budget."""
 
 
 # --------------------------------------------------------------------------------------------------------------

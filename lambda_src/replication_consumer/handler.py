@@ -12,38 +12,31 @@ from DescribeTable(TARGET_TABLE) once per container: the table itself is the onl
 from __future__ import annotations
 
 import os
-import warnings
-from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from migration_core import observability
 from migration_core.attribute_values import format_key
-from migration_core.config import read_client_config, write_client_config
+from migration_core.config import ConsumerSettings, read_client_config, write_client_config
+from migration_core.errors import DeferredForTime
 from migration_core.replication import ReplicationEvent, decode_message
-from migration_core.replication_io import ConsumerSettings, TargetApplier, read_key_schema
+from migration_core.replication_io import TargetApplier, read_key_schema
 from migration_core.target_access import TargetAccess
 from migration_core.transform import Transformer
 
-# A batch whose messages were all deferred (time) publishes nothing; that is expected.
-warnings.filterwarnings("ignore", "No application metrics to publish*")
-
-logger = Logger()
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ddb-migrate")
+OBSERVABILITY = observability.setup()
+logger = OBSERVABILITY.logger
+metrics = OBSERVABILITY.metrics
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
-class DeferredForTime(Exception):  # noqa: N818 - reads as what happened to the message
-    """The Lambda is about to time out; the message goes back to the queue unapplied, its group stays in order."""
-
-
-@cache
+@observability.cold_start
 def _runtime() -> tuple[ConsumerSettings, TargetApplier]:
     """Built once per container, on the first invocation (not at import, so tests can set the environment)."""
     settings = ConsumerSettings.from_environment(os.environ)
@@ -104,8 +97,7 @@ def _describe(event: ReplicationEvent) -> dict[str, Any]:
     return {"event_id": event.event_id, "event_name": event.event_name, "source_key": format_key(event.keys)}
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
+@OBSERVABILITY.instrument
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     # Before any record: a bad environment fails the invocation once, not every message on its own.
     settings, applier = _runtime()

@@ -9,31 +9,28 @@ Sending, ordering and oversize handling live in `migration_core.replication_io.F
 from __future__ import annotations
 
 import os
-from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from migration_core.config import read_client_config, write_client_config
-from migration_core.replication_io import FifoForwarder, ForwarderSettings, OldTargetKeyDeriver
+from migration_core import observability
+from migration_core.config import ForwarderSettings, read_client_config, write_client_config
+from migration_core.errors import RecordNotForwarded
+from migration_core.replication_io import FifoForwarder, OldTargetKeyDeriver
 from migration_core.target_access import TargetAccess
 
-logger = Logger()
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ddb-migrate")
+OBSERVABILITY = observability.setup()
+logger = OBSERVABILITY.logger
+metrics = OBSERVABILITY.metrics
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-class RecordNotForwarded(Exception):  # noqa: N818 - reads as what happened to the record
-    """Reported to Lambda as a batch item failure, so the shard is re-read from this record."""
-
-
-@cache
+@observability.cold_start
 def _runtime() -> tuple[ForwarderSettings, FifoForwarder, OldTargetKeyDeriver]:
     """Built once per container, on the first invocation (not at import, so tests can set the environment)."""
     settings = ForwarderSettings.from_environment(os.environ)
@@ -52,8 +49,7 @@ def _runtime() -> tuple[ForwarderSettings, FifoForwarder, OldTargetKeyDeriver]:
     return settings, forwarder, deriver
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
+@OBSERVABILITY.instrument
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     settings, forwarder, deriver = _runtime()
     margin_ms = settings.time_safety_margin_ms

@@ -82,11 +82,5 @@ resource "aws_cloudwatch_metric_alarm" "this" {
 
   tags = var.tags
 
-  lifecycle {
-    precondition {
-      # PutMetricAlarm's limit on the evaluated range: one day for periods under an hour, seven days otherwise.
-      condition     = var.period_seconds * var.evaluation_periods <= (var.period_seconds < 3600 ? 86400 : 604800)
-      error_message = "period_seconds x evaluation_periods (${var.period_seconds * var.evaluation_periods} s) exceeds what CloudWatch evaluates: one day for periods under an hour, seven days otherwise."
-    }
-  }
+  # The evaluated range CloudWatch accepts is checked by the root module's variable alarms.
 }

@@ -1,11 +1,6 @@
 variable "name" {
   description = "Prefix of every alarm name (alarms are named <name>-<alarm>)."
   type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{0,31}$", var.name)) && !endswith(var.name, "-")
-    error_message = "name must start with a letter, be at most 32 characters of letters, digits and hyphens, and not end with a hyphen."
-  }
 }
 
 # Each feature is one object rather than loose nullable names: whether an alarm exists must be known at plan
@@ -61,53 +56,31 @@ variable "replication" {
 variable "alarm_actions" {
   description = "ARNs notified when an alarm goes to ALARM (typically one SNS topic). Empty: the alarms only change state."
   type        = list(string)
-  default     = []
   nullable    = false
 }
 
 variable "ok_actions" {
   description = "ARNs notified when an alarm returns to OK."
   type        = list(string)
-  default     = []
   nullable    = false
 }
 
 variable "iterator_age_threshold_ms" {
   description = "The forwarder alarm fires when the age of the newest record it read (IteratorAge, Maximum) exceeds this many milliseconds: the change feed is falling behind the source's writes."
   type        = number
-  default     = 300000
-
-  validation {
-    # Stream records expire after 24 hours, so a higher threshold could never fire before data is lost.
-    condition     = var.iterator_age_threshold_ms >= 1000 && var.iterator_age_threshold_ms <= 86400000 && floor(var.iterator_age_threshold_ms) == var.iterator_age_threshold_ms
-    error_message = "iterator_age_threshold_ms must be a whole number of milliseconds from 1000 to 86400000 (24 hours, the stream's retention)."
-  }
 }
 
 variable "period_seconds" {
   description = "Period of every alarm in seconds: a multiple of 60, because the AWS/Lambda, AWS/SQS and AWS/States metrics have 1-minute resolution."
   type        = number
-  default     = 60
-
-  validation {
-    condition     = var.period_seconds >= 60 && var.period_seconds % 60 == 0
-    error_message = "period_seconds must be a multiple of 60 (the metrics have 1-minute resolution)."
-  }
 }
 
 variable "evaluation_periods" {
   description = "How many consecutive periods must breach before an alarm fires."
   type        = number
-  default     = 1
-
-  validation {
-    condition     = var.evaluation_periods >= 1 && floor(var.evaluation_periods) == var.evaluation_periods
-    error_message = "evaluation_periods must be a whole number of at least 1."
-  }
 }
 
 variable "tags" {
   description = "Tags for every alarm."
   type        = map(string)
-  default     = {}
 }

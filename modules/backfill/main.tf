@@ -2,25 +2,12 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
-# Reading the tables turns a typo in a table name into a plan-time error that names the table, and gives
-# the exact ARNs for the IAM policies.
-data "aws_dynamodb_table" "source" {
-  name = var.source_table_name
-}
-
-module "target_table" {
-  source = "../target_table"
-
-  name    = var.target_table_name
-  account = var.target_account
-}
-
 locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
   account_id = data.aws_caller_identity.current.account_id
 
-  in_place = !module.target_table.in_other_account && var.source_table_name == var.target_table_name
+  in_place = var.source_table.same_as_target
 
   state_table_name   = "${var.name}-state"
   worker_name        = "${var.name}-backfill-worker"
@@ -32,8 +19,6 @@ locals {
   # The Map Run children ("<name>/<map run label>:<child>"): what a Distributed Map manages. The parent
   # executions ("<name>:<execution>") need nothing from the state machine's own role.
   map_run_children_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machine_name}/*"
-
-  source_table_kms_key = try(one([for sse in data.aws_dynamodb_table.source.server_side_encryption : sse.kms_key_arn if sse.enabled]), null)
 }
 
 resource "aws_dynamodb_table" "state" {

@@ -95,22 +95,22 @@ output "state_table_arn" {
 
 output "source_table_name" {
   description = "Name of the source table."
-  value       = data.aws_dynamodb_table.source.name
+  value       = var.source_table.name
 }
 
 output "source_table_arn" {
   description = "ARN of the source table."
-  value       = data.aws_dynamodb_table.source.arn
+  value       = var.source_table.arn
 }
 
 output "target_table_name" {
   description = "Name of the target table."
-  value       = var.target_table_name
+  value       = var.target_table.name
 }
 
 output "target_table_arn" {
   description = "ARN of the target table."
-  value       = module.target_table.arn
+  value       = var.target_table.arn
 }
 
 output "target_table_actions" {

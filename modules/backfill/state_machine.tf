@@ -127,11 +127,7 @@ resource "aws_sfn_state_machine" "this" {
   depends_on = [aws_iam_role_policy.state_machine]
 
   lifecycle {
-    precondition {
-      condition     = !(var.prewarm.enabled && module.target_table.in_other_account)
-      error_message = "prewarm.enabled needs the target table in this account: pre-warm changes the tables' capacity and Application Auto Scaling settings, which it cannot do in another account. Raise the target's capacity in its own account before the run, and disable prewarm."
-    }
-
+    # prewarm.enabled with a target in another account is refused by the root module's prewarm variable.
     postcondition {
       condition     = self.arn == local.state_machine_arn
       error_message = "The state machine's ARN ${self.arn} differs from the one its role was scoped to (${local.state_machine_arn})."

@@ -1,35 +1,34 @@
 locals {
+  # Every setting the worker reads is set here, defaults included: the root module's variables are the only place
+  # that holds them (SCAN_PAGE_LIMIT 0 = DynamoDB's 1 MB pages; PREWARM_ALLOWED false refuses a run that asks
+  # for pre-warm, since the state machine then has no capacity states and the worker lacks the permissions).
   worker_environment = merge(
     {
-      SOURCE_TABLE                 = var.source_table_name
-      STATE_TABLE                  = aws_dynamodb_table.state.name
-      DEFAULT_TOTAL_SEGMENTS       = tostring(var.total_segments)
-      WRITE_CONCURRENCY            = tostring(var.worker.write_concurrency)
-      MAX_WRITE_ATTEMPTS           = tostring(var.worker.max_write_attempts)
-      BACKOFF_BASE_MS              = tostring(var.worker.backoff_base_ms)
-      BACKOFF_CAP_MS               = tostring(var.worker.backoff_cap_ms)
-      TIME_SAFETY_MARGIN_SECONDS   = tostring(var.worker.time_safety_margin_seconds)
-      TRANSFORM_STEPS              = var.transform_steps_json
-      CLEANUP_ALLOWED              = tostring(var.allow_target_cleanup)
-      POWERTOOLS_SERVICE_NAME      = local.worker_name
-      POWERTOOLS_METRICS_NAMESPACE = "ddb-migrate"
-    },
-    var.worker.scan_page_limit == null ? {} : { SCAN_PAGE_LIMIT = tostring(var.worker.scan_page_limit) },
-    var.custom_transform_file == null ? {} : { TRANSFORM_MODULE = "custom_transform" },
-    module.target_table.lambda_environment,
-    # Without PREWARM_ALLOWED the plan refuses a run that asks for pre-warm: the state machine has no capacity
-    # states and the worker lacks the permissions.
-    var.prewarm.enabled ? {
-      PREWARM_ALLOWED                 = "true"
-      DEFAULT_PREWARM                 = tostring(var.prewarm.by_default)
+      SOURCE_TABLE                    = var.source_table.name
+      STATE_TABLE                     = aws_dynamodb_table.state.name
+      DEFAULT_TOTAL_SEGMENTS          = tostring(var.total_segments)
+      WRITE_CONCURRENCY               = tostring(var.worker.write_concurrency)
+      MAX_WRITE_ATTEMPTS              = tostring(var.worker.max_write_attempts)
+      BACKOFF_BASE_MS                 = tostring(var.worker.backoff_base_ms)
+      BACKOFF_CAP_MS                  = tostring(var.worker.backoff_cap_ms)
+      TIME_SAFETY_MARGIN_SECONDS      = tostring(var.worker.time_safety_margin_seconds)
+      SCAN_PAGE_LIMIT                 = tostring(coalesce(var.worker.scan_page_limit, 0))
+      TRANSFORM_STEPS                 = var.transform.steps_json
+      CLEANUP_ALLOWED                 = tostring(var.allow_target_cleanup)
+      PREWARM_ALLOWED                 = tostring(var.prewarm.enabled)
+      DEFAULT_PREWARM                 = tostring(var.prewarm.enabled && var.prewarm.by_default)
       DEFAULT_PREWARM_RCU             = tostring(var.prewarm.read_capacity_units)
       DEFAULT_PREWARM_WCU             = tostring(var.prewarm.write_capacity_units)
       DEFAULT_PREWARM_WARM_THROUGHPUT = tostring(var.prewarm.warm_throughput_on_demand)
-    } : {},
+      POWERTOOLS_SERVICE_NAME         = local.worker_name
+      POWERTOOLS_METRICS_NAMESPACE    = "ddb-migrate"
+    },
+    var.transform.custom_file == null ? {} : { TRANSFORM_MODULE = "custom_transform" },
+    var.target_table.lambda_environment,
   )
 
   # Pre-warm and its reset (migration_core.capacity), attached only with prewarm.enabled.
-  capacity_table_arns = distinct([data.aws_dynamodb_table.source.arn, module.target_table.arn])
+  capacity_table_arns = distinct([var.source_table.arn, var.target_table.arn])
   worker_capacity_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -107,17 +106,17 @@ locals {
         Sid      = "ReadSourceTable"
         Effect   = "Allow"
         Action   = ["dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:Scan"]
-        Resource = data.aws_dynamodb_table.source.arn
+        Resource = var.source_table.arn
       },
       # With a role, the role in the target's account holds the table permissions (output
       # cross_account.role_policy_json); in another account without one, the table's resource-based policy
       # must allow these too (output cross_account.table_resource_policy_json).
-      module.target_table.role_arn == null ? {
+      var.target_table.role_arn == null ? {
         Sid      = "WriteTargetTable"
         Effect   = "Allow"
         Action   = local.target_actions
-        Resource = module.target_table.arn
-      } : module.target_table.assume_role_statement,
+        Resource = var.target_table.arn
+      } : var.target_table.assume_role_statement,
       {
         Sid      = "TrackRunState"
         Effect   = "Allow"
@@ -130,7 +129,7 @@ locals {
   # Tables encrypted with a customer managed key: DynamoDB decrypts the table key with kms:Decrypt on behalf
   # of every caller, reader and writer alike (the table key itself was generated when the table was created),
   # and checks the key with kms:DescribeKey. kms:ViaService keeps the grant to that use.
-  table_kms_keys = distinct(compact([local.source_table_kms_key, module.target_table.kms_key_arn, var.lambda_settings.kms_key_arn]))
+  table_kms_keys = distinct(compact([var.source_table.kms_key_arn, var.target_table.kms_key_arn, var.lambda_settings.kms_key_arn]))
   worker_kms_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -153,16 +152,11 @@ module "worker" {
 
   source_dir            = "${path.module}/../../lambda_src"
   package_dirs          = ["migration_core", "backfill_worker"]
-  custom_transform_file = var.custom_transform_file
-  python_executable     = var.lambda_settings.python_executable
-  bundled_wheels        = var.lambda_settings.bundled_wheels
+  custom_transform_file = var.transform.custom_file
+  lambda_settings       = var.lambda_settings
 
-  runtime      = var.lambda_settings.lambda_runtime
-  architecture = var.lambda_settings.architecture
-  memory_size  = var.worker.memory_size
-  timeout      = var.worker.timeout
-  layers       = var.lambda_settings.layers
-
+  memory_size                    = var.worker.memory_size
+  timeout                        = var.worker.timeout
   reserved_concurrent_executions = coalesce(var.worker.reserved_concurrency, -1)
 
   environment_variables = local.worker_environment
@@ -172,10 +166,6 @@ module "worker" {
     local.worker_uses_kms ? { kms = local.worker_kms_policy } : {},
     var.prewarm.enabled ? { capacity = local.worker_capacity_policy } : {},
   )
-
-  log_retention_days = var.lambda_settings.log_retention_days
-  kms_key_arn        = var.lambda_settings.kms_key_arn
-  tracing_enabled    = var.lambda_settings.tracing_enabled
 
   tags = var.tags
 }

@@ -1,12 +1,6 @@
 variable "dashboard_name" {
   description = "Name of the CloudWatch dashboard."
   type        = string
-
-  validation {
-    # PutDashboard's rule for DashboardName.
-    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.dashboard_name))
-    error_message = "dashboard_name must be 1 to 255 letters, digits, hyphens and underscores."
-  }
 }
 
 variable "region" {
@@ -22,7 +16,6 @@ variable "region" {
 variable "partition" {
   description = "AWS partition of the deployment (aws, aws-cn, aws-us-gov): the console URL's host depends on it."
   type        = string
-  default     = "aws"
 
   validation {
     condition     = contains(["aws", "aws-cn", "aws-us-gov"], var.partition)

@@ -26,7 +26,7 @@ locals {
         }]
       })
     },
-    var.tracing_enabled ? {
+    var.lambda_settings.tracing_enabled ? {
       xray = jsonencode({
         Version = "2012-10-17"
         Statement = [{
@@ -48,7 +48,7 @@ resource "aws_iam_role_policy" "logs" {
 }
 
 resource "aws_iam_role_policy" "xray" {
-  count = var.tracing_enabled ? 1 : 0
+  count = var.lambda_settings.tracing_enabled ? 1 : 0
 
   name   = "xray"
   role   = aws_iam_role.this.id

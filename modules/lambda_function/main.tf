@@ -13,7 +13,7 @@ locals {
   source_manifest = join("\n", concat(
     [for file in local.package_files : "${file} ${filesha256("${var.source_dir}/${file}")}"],
     var.custom_transform_file == null ? [] : ["custom_transform.py ${filesha256(var.custom_transform_file)}"],
-    [for wheel in var.bundled_wheels : "wheel ${basename(wheel)} ${filesha256(wheel)}"],
+    [for wheel in var.lambda_settings.bundled_wheels : "wheel ${basename(wheel)} ${filesha256(wheel)}"],
     # A change to the build rules changes the bytes, so it is part of the identity too.
     ["package.py ${filesha256("${path.module}/package.py")}"],
   ))
@@ -23,15 +23,20 @@ locals {
 
   # Lambda limits all environment variables of a function to 4 KB together (names plus values, UTF-8);
   # length(base64) * 3 / 4 bounds the byte count without a bytes-length function.
-  environment_bytes = length(base64encode(join("", [for k, v in var.environment_variables : "${k}${v}"]))) * 3 / 4
+  # Powertools' Tracer needs aws_xray_sdk: AWS's Powertools layer carries it, the bundle does not (its wrapt
+  # dependency is built per architecture). With the bundle, X-Ray shows Lambda's own segments only.
+  environment = tomap(merge(var.environment_variables, {
+    POWERTOOLS_TRACE_DISABLED = tostring(!(var.lambda_settings.tracing_enabled && length(var.lambda_settings.bundled_wheels) == 0))
+  }))
+  environment_bytes = length(base64encode(join("", [for k, v in local.environment : "${k}${v}"]))) * 3 / 4
 
   handler_file = "${join("/", slice(split(".", var.handler), 0, length(split(".", var.handler)) - 1))}.py"
 
   build_args = concat(
-    [var.python_executable, "${path.module}/package.py", "--source-dir", var.source_dir],
+    [var.lambda_settings.python_executable, "${path.module}/package.py", "--source-dir", var.source_dir],
     flatten([for dir in var.package_dirs : ["--package", dir]]),
     var.custom_transform_file == null ? [] : ["--custom-transform", var.custom_transform_file],
-    flatten([for wheel in var.bundled_wheels : ["--wheel", wheel]]),
+    flatten([for wheel in var.lambda_settings.bundled_wheels : ["--wheel", wheel]]),
   )
 }
 
@@ -65,8 +70,8 @@ check "handler_is_packaged" {
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_338:Retention is the caller's log_retention_days (default 30 days, every CloudWatch value allowed); a migration's logs are operational, and a year is the caller's choice, not a default.
   name              = "/aws/lambda/${var.function_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  retention_in_days = var.lambda_settings.log_retention_days
+  kms_key_id        = var.lambda_settings.kms_key_arn
 
   tags = var.tags
 }
@@ -80,11 +85,11 @@ resource "aws_lambda_function" "this" {
   description   = var.description
   role          = aws_iam_role.this.arn
   handler       = var.handler
-  runtime       = var.runtime
-  architectures = [var.architecture]
+  runtime       = var.lambda_settings.lambda_runtime
+  architectures = [var.lambda_settings.architecture]
   memory_size   = var.memory_size
   timeout       = var.timeout
-  layers        = var.layers
+  layers        = var.lambda_settings.layers
 
   reserved_concurrent_executions = var.reserved_concurrent_executions
 
@@ -93,15 +98,12 @@ resource "aws_lambda_function" "this" {
   # plan time) does the job that a hash of the zip (known only after the build) used to do.
   source_code_hash = local.source_hash
 
-  dynamic "environment" {
-    for_each = length(var.environment_variables) > 0 ? [var.environment_variables] : []
-    content {
-      variables = environment.value
-    }
+  environment {
+    variables = local.environment
   }
 
   tracing_config {
-    mode = var.tracing_enabled ? "Active" : "PassThrough"
+    mode = var.lambda_settings.tracing_enabled ? "Active" : "PassThrough"
   }
 
   tags = var.tags

@@ -50,7 +50,7 @@ output "package_files" {
 
 output "environment_variables" {
   description = "Environment variables set on the function."
-  value       = var.environment_variables
+  value       = local.environment
 }
 
 output "reserved_concurrent_executions" {

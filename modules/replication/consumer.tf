@@ -1,17 +1,17 @@
 locals {
   consumer_environment = merge(
     {
-      SOURCE_TABLE                 = var.source_table_name
-      MAX_WRITE_ATTEMPTS           = tostring(var.consumer.max_attempts)
-      BACKOFF_BASE_MS              = tostring(var.consumer.backoff_base_ms)
-      BACKOFF_CAP_MS               = tostring(var.consumer.backoff_cap_ms)
-      TIME_SAFETY_MARGIN_SECONDS   = tostring(var.consumer.time_safety_margin_seconds)
+      SOURCE_TABLE                 = var.source_table.name
+      MAX_WRITE_ATTEMPTS           = tostring(var.replication.consumer.max_attempts)
+      BACKOFF_BASE_MS              = tostring(var.replication.consumer.backoff_base_ms)
+      BACKOFF_CAP_MS               = tostring(var.replication.consumer.backoff_cap_ms)
+      TIME_SAFETY_MARGIN_SECONDS   = tostring(var.replication.consumer.time_safety_margin_seconds)
       POWERTOOLS_SERVICE_NAME      = local.consumer_name
       POWERTOOLS_METRICS_NAMESPACE = "ddb-migrate"
     },
-    var.cutoff_timestamp == null ? {} : { CUTOFF_TIMESTAMP = var.cutoff_timestamp },
+    var.replication.cutoff_timestamp == null ? {} : { CUTOFF_TIMESTAMP = var.replication.cutoff_timestamp },
     local.transform_environment,
-    module.target_table.lambda_environment,
+    var.target_table.lambda_environment,
   )
 
   consumer_target_actions = ["dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:DeleteItem"]
@@ -31,12 +31,12 @@ locals {
       dynamodb = jsonencode({
         Version = "2012-10-17"
         Statement = [
-          module.target_table.role_arn == null ? {
+          var.target_table.role_arn == null ? {
             Sid      = "ApplyToTargetTable"
             Effect   = "Allow"
             Action   = local.consumer_target_actions
-            Resource = module.target_table.arn
-          } : module.target_table.assume_role_statement,
+            Resource = var.target_table.arn
+          } : var.target_table.assume_role_statement,
           {
             # Consistent reads of the current item for messages sent without their images (oversize records,
             # DLQ redrives).
@@ -64,18 +64,18 @@ locals {
       Resource  = var.lambda_settings.kms_key_arn
       Condition = local.sqs_via_service
     }],
-    local.source_table_kms_key == null ? [] : [{
+    var.source_table.kms_key_arn == null ? [] : [{
       Sid       = "DecryptSourceTable"
       Effect    = "Allow"
       Action    = ["kms:Decrypt", "kms:DescribeKey"]
-      Resource  = local.source_table_kms_key
+      Resource  = var.source_table.kms_key_arn
       Condition = local.dynamodb_via_service
     }],
-    module.target_table.kms_key_arn == null ? [] : [{
+    var.target_table.kms_key_arn == null ? [] : [{
       Sid       = "UseTargetTableKey"
       Effect    = "Allow"
       Action    = ["kms:Decrypt", "kms:DescribeKey"]
-      Resource  = module.target_table.kms_key_arn
+      Resource  = var.target_table.kms_key_arn
       Condition = local.dynamodb_via_service
     }],
   )
@@ -85,27 +85,19 @@ module "consumer" {
   source = "../lambda_function"
 
   function_name = local.consumer_name
-  description   = "ddb-migrate replication consumer of ${var.name}: applies the FIFO queue's changes to ${var.target_table_name}."
+  description   = "ddb-migrate replication consumer of ${var.name}: applies the FIFO queue's changes to ${var.target_table.name}."
   handler       = "replication_consumer.handler.lambda_handler"
 
   source_dir            = local.lambda_package_directory
   package_dirs          = ["migration_core", "replication_consumer"]
-  custom_transform_file = var.custom_transform_file
-  python_executable     = var.lambda_settings.python_executable
-  bundled_wheels        = var.lambda_settings.bundled_wheels
+  custom_transform_file = var.transform.custom_file
+  lambda_settings       = var.lambda_settings
 
-  runtime      = var.lambda_settings.lambda_runtime
-  architecture = var.lambda_settings.architecture
-  memory_size  = var.consumer.memory_size
-  timeout      = var.consumer.timeout
-  layers       = var.lambda_settings.layers
+  memory_size = var.replication.consumer.memory_size
+  timeout     = var.replication.consumer.timeout
 
   environment_variables = local.consumer_environment
   policies              = local.consumer_policies
-
-  log_retention_days = var.lambda_settings.log_retention_days
-  kms_key_arn        = var.lambda_settings.kms_key_arn
-  tracing_enabled    = var.lambda_settings.tracing_enabled
 
   tags = var.tags
 }
@@ -113,20 +105,20 @@ module "consumer" {
 resource "aws_lambda_event_source_mapping" "consumer" {
   event_source_arn = aws_sqs_queue.replication.arn
   function_name    = module.consumer.function_arn
-  batch_size       = var.consumer_batch_size
+  batch_size       = var.replication.consumer_batch_size
 
   # false buffers the change feed in the queue (a backfill is running). Terraform is authoritative over this
   # flag: `ddb-migrate replication pause|resume` changes it at run time, and the next apply sets it back to
-  # var.consumer_enabled (the plan shows the change), so set the variable to match after using the CLI.
+  # var.replication.consumer_enabled (the plan shows the change), so set the variable to match after using the CLI.
   # Not ignore_changes: then a later consumer_enabled = false would silently not pause a running consumer, and
   # a consumer running during a backfill can let the backfill overwrite newer changes with older images.
-  enabled = var.consumer_enabled
+  enabled = var.replication.consumer_enabled
 
   # The consumer stops a message group at its first failure and reports that message and the rest of the group.
   function_response_types = ["ReportBatchItemFailures"]
 
   dynamic "scaling_config" {
-    for_each = var.consumer_maximum_concurrency == null ? [] : [var.consumer_maximum_concurrency]
+    for_each = var.replication.consumer_maximum_concurrency == null ? [] : [var.replication.consumer_maximum_concurrency]
     content {
       maximum_concurrency = scaling_config.value
     }

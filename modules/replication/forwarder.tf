@@ -6,18 +6,18 @@ locals {
       QUEUE_URL = aws_sqs_queue.replication.url
       # The queue's own limit: a record that does not fit is sent without its images (the consumer re-reads
       # the source), never truncated or dropped.
-      MAX_MESSAGE_BYTES = tostring(var.max_message_bytes)
+      MAX_MESSAGE_BYTES = tostring(var.replication.max_message_bytes)
       # Only for records too large even without NewImage: the forwarder then derives the old target keys itself,
       # which needs the target's key schema (DescribeTable) and the transform.
-      MAX_WRITE_ATTEMPTS           = tostring(var.forwarder.max_attempts)
-      BACKOFF_BASE_MS              = tostring(var.forwarder.backoff_base_ms)
-      BACKOFF_CAP_MS               = tostring(var.forwarder.backoff_cap_ms)
-      TIME_SAFETY_MARGIN_SECONDS   = tostring(var.forwarder.time_safety_margin_seconds)
+      MAX_WRITE_ATTEMPTS           = tostring(var.replication.forwarder.max_attempts)
+      BACKOFF_BASE_MS              = tostring(var.replication.forwarder.backoff_base_ms)
+      BACKOFF_CAP_MS               = tostring(var.replication.forwarder.backoff_cap_ms)
+      TIME_SAFETY_MARGIN_SECONDS   = tostring(var.replication.forwarder.time_safety_margin_seconds)
       POWERTOOLS_SERVICE_NAME      = local.forwarder_name
       POWERTOOLS_METRICS_NAMESPACE = "ddb-migrate"
     },
     local.transform_environment,
-    module.target_table.lambda_environment,
+    var.target_table.lambda_environment,
   )
 
   forwarder_policies = merge(
@@ -60,12 +60,12 @@ locals {
       })
       dynamodb = jsonencode({
         Version = "2012-10-17"
-        Statement = [module.target_table.role_arn == null ? {
+        Statement = [var.target_table.role_arn == null ? {
           Sid      = "ReadTargetKeySchema"
           Effect   = "Allow"
           Action   = local.forwarder_target_actions
-          Resource = module.target_table.arn
-        } : module.target_table.assume_role_statement]
+          Resource = var.target_table.arn
+        } : var.target_table.assume_role_statement]
       })
     },
     length(local.forwarder_kms_statements) == 0 ? {} : {
@@ -85,12 +85,12 @@ locals {
       Resource  = var.lambda_settings.kms_key_arn
       Condition = local.sqs_via_service
     }],
-    local.source_table_kms_key == null ? [] : [{
+    var.source_table.kms_key_arn == null ? [] : [{
       # A table encrypted with a customer managed key encrypts its stream with the same key.
       Sid       = "DecryptSourceStream"
       Effect    = "Allow"
       Action    = ["kms:Decrypt", "kms:DescribeKey"]
-      Resource  = local.source_table_kms_key
+      Resource  = var.source_table.kms_key_arn
       Condition = local.dynamodb_via_service
     }],
   )
@@ -100,27 +100,19 @@ module "forwarder" {
   source = "../lambda_function"
 
   function_name = local.forwarder_name
-  description   = "ddb-migrate stream forwarder of ${var.name}: ${var.source_table_name} stream to the FIFO queue, in per-item order."
+  description   = "ddb-migrate stream forwarder of ${var.name}: ${var.source_table.name} stream to the FIFO queue, in per-item order."
   handler       = "stream_forwarder.handler.lambda_handler"
 
   source_dir            = local.lambda_package_directory
   package_dirs          = ["migration_core", "stream_forwarder"]
-  custom_transform_file = var.custom_transform_file
-  python_executable     = var.lambda_settings.python_executable
-  bundled_wheels        = var.lambda_settings.bundled_wheels
+  custom_transform_file = var.transform.custom_file
+  lambda_settings       = var.lambda_settings
 
-  runtime      = var.lambda_settings.lambda_runtime
-  architecture = var.lambda_settings.architecture
-  memory_size  = var.forwarder.memory_size
-  timeout      = var.forwarder.timeout
-  layers       = var.lambda_settings.layers
+  memory_size = var.replication.forwarder.memory_size
+  timeout     = var.replication.forwarder.timeout
 
   environment_variables = local.forwarder_environment
   policies              = local.forwarder_policies
-
-  log_retention_days = var.lambda_settings.log_retention_days
-  kms_key_arn        = var.lambda_settings.kms_key_arn
-  tracing_enabled    = var.lambda_settings.tracing_enabled
 
   tags = var.tags
 }
@@ -136,12 +128,12 @@ resource "aws_lambda_event_source_mapping" "forwarder" {
   # order, and the consumer drops the ones before the cutoff.
   starting_position = "TRIM_HORIZON"
 
-  batch_size                         = var.stream_batch_size
-  maximum_batching_window_in_seconds = var.stream_maximum_batching_window_in_seconds
-  parallelization_factor             = var.stream_parallelization_factor
-  bisect_batch_on_function_error     = var.stream_bisect_batch_on_function_error
-  maximum_retry_attempts             = var.stream_maximum_retry_attempts
-  maximum_record_age_in_seconds      = var.stream_maximum_record_age_in_seconds
+  batch_size                         = var.replication.stream_batch_size
+  maximum_batching_window_in_seconds = var.replication.stream_maximum_batching_window_in_seconds
+  parallelization_factor             = var.replication.stream_parallelization_factor
+  bisect_batch_on_function_error     = var.replication.stream_bisect_batch_on_function_error
+  maximum_retry_attempts             = var.replication.stream_maximum_retry_attempts
+  maximum_record_age_in_seconds      = var.replication.stream_maximum_record_age_in_seconds
 
   # The forwarder names the first record it could not send; Lambda checkpoints before it and retries from there.
   function_response_types = ["ReportBatchItemFailures"]

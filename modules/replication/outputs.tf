@@ -69,8 +69,8 @@ output "consumer_event_source_mapping_uuid" {
 }
 
 output "consumer_enabled" {
-  description = "Whether Terraform leaves the consumer's mapping enabled (var.consumer_enabled)."
-  value       = var.consumer_enabled
+  description = "Whether Terraform leaves the consumer's mapping enabled (var.replication.consumer_enabled)."
+  value       = var.replication.consumer_enabled
 }
 
 output "forwarder_function_name" {
@@ -145,7 +145,7 @@ output "consumer_package_files" {
 
 output "cutoff_timestamp" {
   description = "The consumer's CUTOFF_TIMESTAMP: events older than this are dropped (null: none are)."
-  value       = var.cutoff_timestamp
+  value       = var.replication.cutoff_timestamp
 }
 
 output "forwarder_target_table_actions" {

@@ -5,11 +5,11 @@ resource "aws_sqs_queue" "replication" {
   name                        = local.queue_name
   fifo_queue                  = true
   content_based_deduplication = false
-  deduplication_scope         = var.high_throughput_fifo ? "messageGroup" : "queue"
-  fifo_throughput_limit       = var.high_throughput_fifo ? "perMessageGroupId" : "perQueue"
+  deduplication_scope         = var.replication.high_throughput_fifo ? "messageGroup" : "queue"
+  fifo_throughput_limit       = var.replication.high_throughput_fifo ? "perMessageGroupId" : "perQueue"
 
-  message_retention_seconds  = var.queue_message_retention_seconds
-  max_message_size           = var.max_message_bytes
+  message_retention_seconds  = var.replication.queue_message_retention_seconds
+  max_message_size           = var.replication.max_message_bytes
   visibility_timeout_seconds = local.queue_visibility_timeout
 
   sqs_managed_sse_enabled           = local.queue_sse_managed
@@ -18,17 +18,11 @@ resource "aws_sqs_queue" "replication" {
 
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dlq.arn
-    maxReceiveCount     = var.max_receive_count
+    maxReceiveCount     = var.replication.max_receive_count
   })
 
   tags = var.tags
 
-  lifecycle {
-    precondition {
-      condition     = local.queue_visibility_timeout >= local.minimum_visibility_timeout
-      error_message = "The replication queue's visibility timeout (${local.queue_visibility_timeout} s) must be at least 6 x the consumer's timeout (${local.minimum_visibility_timeout} s), or a message is delivered again while its first invocation may still be applying it."
-    }
-  }
 }
 
 # A FIFO queue's dead-letter queue must be FIFO too. Messages that land here are replayed with
@@ -39,12 +33,12 @@ resource "aws_sqs_queue" "dlq" {
   name                        = local.dlq_name
   fifo_queue                  = true
   content_based_deduplication = false
-  deduplication_scope         = var.high_throughput_fifo ? "messageGroup" : "queue"
-  fifo_throughput_limit       = var.high_throughput_fifo ? "perMessageGroupId" : "perQueue"
+  deduplication_scope         = var.replication.high_throughput_fifo ? "messageGroup" : "queue"
+  fifo_throughput_limit       = var.replication.high_throughput_fifo ? "perMessageGroupId" : "perQueue"
 
   # The longest SQS allows, whatever the main queue keeps: dead letters wait for an operator.
   message_retention_seconds = 1209600
-  max_message_size          = var.max_message_bytes
+  max_message_size          = var.replication.max_message_bytes
 
   sqs_managed_sse_enabled           = local.queue_sse_managed
   kms_master_key_id                 = var.lambda_settings.kms_key_arn

@@ -172,7 +172,7 @@ def capacity_advice(state: CapacityState) -> tuple[bool, list[str]]:
         return False, ["capacity: the run did not pre-warm; nothing to restore."]
     reset = capacity.get("reset")
     if isinstance(reset, Mapping) and not reset.get("pending") and not capacity.get("reset_error"):
-        report = capacity_report(capacity) or {}
+        report: Mapping[str, Any] = capacity_report(capacity) or {}
         commands = list((report.get("reset") or {}).get("manual_commands") or [])
         lines = [f"capacity: the reset has finished ({reset.get('status')})."]
         if commands:

@@ -23,8 +23,9 @@ from typing import Any
 import hcl2
 import pytest
 
-from ddbmigrate.emulator.asl_validation import AslValidator
-from ddbmigrate.terraform_setup import REPO_ROOT, terraform_environment
+from devtools import REPO_ROOT
+from devtools.emulator.asl_validation import AslValidator
+from devtools.terraform_setup import terraform_environment
 
 TESTS_DIR = Path("tests") / "terraform"
 EXAMPLES_DIR = REPO_ROOT / "examples"

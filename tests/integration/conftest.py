@@ -1,4 +1,4 @@
-"""Integration fixtures: the embedded AWS emulator by default, or any endpoint the user points at.
+"""Integration fixtures (fixtures only; helpers are in ``tests/support``): the embedded AWS emulator by default, or any endpoint the user points at.
 
 ``DDB_MIGRATE_TEST_TARGET=external`` runs the same tests against whatever boto3 and the Terraform provider reach
 from the environment: LocalStack with ``AWS_ENDPOINT_URL`` set, or a real account with it unset.
@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ddbmigrate.local import running_emulator
-from ddbmigrate.stack import Stack
-
-USE_EMULATOR = os.environ.get("DDB_MIGRATE_TEST_TARGET", "emulator") == "emulator"
+from devtools.local import running_emulator
+from devtools.stack import Stack
+from tests.support.live import USE_EMULATOR
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,19 +57,3 @@ def deploy(aws_endpoint: str | None, tmp_path: Path) -> Iterator[Callable[..., d
     if not USE_EMULATOR:
         for stack in reversed(stacks):
             stack.destroy()
-
-
-def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the real ``ddb-migrate`` command, as an operator would."""
-    result = subprocess.run(
-        [sys.executable, "-m", "ddbmigrate", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=dict(os.environ, COLUMNS="160"),
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"ddb-migrate {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
-        )
-    return result

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from ddbmigrate.aws import client
-from ddbmigrate.datagen import generate_items
-from ddbmigrate.tables import create_table, load_items, scan_all
-from tests.integration.conftest import cli
-from tests.integration.helpers import Item, by_key, normalize, state_records
+from devtools.datagen import generate_items
+from devtools.tables import create_table, load_items, scan_all
+from tests.support.live import cli, state_records
+from tests.support.tables import Item, by_key, normalize
 
 SOURCE_KEY = {"pk": "S", "sk": "N"}
 ITEM_COUNT = 10_000
@@ -268,7 +268,7 @@ def test_item_over_400kb_after_custom_transform_fails_and_writes_nothing(
 def test_missing_table_fails_at_plan_with_its_name(
     aws_endpoint: str | None, source_table: str, unique_name: Callable[[str], str], tmp_path: Path
 ) -> None:
-    from ddbmigrate.stack import Stack
+    from devtools.stack import Stack
 
     missing = unique_name("missing")
     stack = Stack(

@@ -17,42 +17,20 @@ from typing import Any
 import pytest
 
 from ddbmigrate.aws import client
-from ddbmigrate.datagen import generate_items
-from ddbmigrate.tables import load_items, scan_all
-from tests.integration.conftest import cli
+from devtools.datagen import generate_items
+from devtools.tables import load_items, scan_all
+from tests.support import tables
+from tests.support.live import cli
 
-KEY = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
-ATTRIBUTES = [
-    {"AttributeName": "pk", "AttributeType": "S"},
-    {"AttributeName": "sk", "AttributeType": "N"},
-    {"AttributeName": "tenant", "AttributeType": "S"},
-]
 GSI = "by-tenant"
 
 
-def create_table(name: str, *, provisioned: tuple[int, int] | None, gsi: bool = True) -> str:
+def capacity_table(name: str, *, provisioned: tuple[int, int] | None, gsi: bool = True) -> str:
     """pk S + sk N, with a GSI on tenant; provisioned None makes the table on-demand."""
-    arguments: dict[str, Any] = {
-        "TableName": name,
-        "KeySchema": KEY,
-        "AttributeDefinitions": ATTRIBUTES if gsi else ATTRIBUTES[:2],
-    }
-    if provisioned is None:
-        arguments["BillingMode"] = "PAY_PER_REQUEST"
-    else:
-        arguments["BillingMode"] = "PROVISIONED"
-        arguments["ProvisionedThroughput"] = {"ReadCapacityUnits": provisioned[0], "WriteCapacityUnits": provisioned[1]}
-    if gsi:
-        index: dict[str, Any] = {
-            "IndexName": GSI,
-            "KeySchema": [{"AttributeName": "tenant", "KeyType": "HASH"}],
-            "Projection": {"ProjectionType": "KEYS_ONLY"},
-        }
-        if provisioned is not None:
-            index["ProvisionedThroughput"] = {"ReadCapacityUnits": provisioned[0], "WriteCapacityUnits": provisioned[1]}
-        arguments["GlobalSecondaryIndexes"] = [index]
     dynamodb = client("dynamodb")
-    dynamodb.create_table(**arguments)
+    tables.create_table(
+        dynamodb, name, {"pk": "S", "sk": "N"}, units=provisioned, indexes={GSI: {"tenant": "S"}} if gsi else None
+    )
     dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     return name
 
@@ -158,8 +136,8 @@ def names(unique_name: Callable[[str], str]) -> Callable[[str], str]:
 def test_provisioned_tables_are_raised_for_the_run_and_restored_after(
     deploy: Callable[..., dict[str, Any]], names: Callable[[str], str], tmp_path: Path
 ) -> None:
-    source = create_table(names("source"), provisioned=(5, 5))
-    target = create_table(names("target"), provisioned=(7, 3))
+    source = capacity_table(names("source"), provisioned=(5, 5))
+    target = capacity_table(names("target"), provisioned=(7, 3))
     assert load_items(source, generate_items(600)) == 600
     before = {source: capacity(source), target: capacity(target)}
     outputs = deploy_with_prewarm(deploy, names("warm"), source, target)
@@ -217,8 +195,8 @@ def test_provisioned_tables_are_raised_for_the_run_and_restored_after(
 def test_a_failing_run_still_restores_capacity_and_reports_it(
     deploy: Callable[..., dict[str, Any]], names: Callable[[str], str], tmp_path: Path
 ) -> None:
-    source = create_table(names("source"), provisioned=(5, 5))
-    target = create_table(names("target"), provisioned=(5, 5))
+    source = capacity_table(names("source"), provisioned=(5, 5))
+    target = capacity_table(names("target"), provisioned=(5, 5))
     # The items are scanned in the order they were written, so the plan's sample of 25 sees only good items.
     load_items(source, generate_items(300))
     poisoned = next(generate_items(1, start=300))
@@ -260,8 +238,8 @@ def test_a_failing_run_still_restores_capacity_and_reports_it(
 def test_auto_scaled_target_has_its_scalable_target_raised_and_restored(
     deploy: Callable[..., dict[str, Any]], names: Callable[[str], str], tmp_path: Path
 ) -> None:
-    source = create_table(names("source"), provisioned=(5, 5), gsi=False)
-    target = create_table(names("target"), provisioned=(5, 5), gsi=False)
+    source = capacity_table(names("source"), provisioned=(5, 5), gsi=False)
+    target = capacity_table(names("target"), provisioned=(5, 5), gsi=False)
     autoscaling = client("application-autoscaling")
     autoscaling.register_scalable_target(
         ServiceNamespace="dynamodb",
@@ -306,8 +284,8 @@ def test_auto_scaled_target_has_its_scalable_target_raised_and_restored(
 def test_on_demand_tables_are_left_alone_unless_warm_throughput_is_requested(
     deploy: Callable[..., dict[str, Any]], names: Callable[[str], str], tmp_path: Path
 ) -> None:
-    source = create_table(names("source"), provisioned=None, gsi=False)
-    target = create_table(names("target"), provisioned=None)
+    source = capacity_table(names("source"), provisioned=None, gsi=False)
+    target = capacity_table(names("target"), provisioned=None)
     load_items(source, generate_items(100))
     before = {source: capacity(source), target: capacity(target)}
     outputs = deploy_with_prewarm(deploy, names("ondemand"), source, target)
@@ -342,8 +320,8 @@ def test_on_demand_tables_are_left_alone_unless_warm_throughput_is_requested(
 def test_a_deployment_without_prewarm_refuses_a_prewarm_run(
     deploy: Callable[..., dict[str, Any]], names: Callable[[str], str], tmp_path: Path
 ) -> None:
-    source = create_table(names("source"), provisioned=(5, 5), gsi=False)
-    target = create_table(names("target"), provisioned=(5, 5), gsi=False)
+    source = capacity_table(names("source"), provisioned=(5, 5), gsi=False)
+    target = capacity_table(names("target"), provisioned=(5, 5), gsi=False)
     outputs = deploy({"name": names("plain"), "source_table_name": source, "target_table_name": target})
 
     refused = cli("run", "--terraform-dir", outputs["_terraform_dir"], "--prewarm", check=False)
@@ -362,10 +340,10 @@ def test_stop_resets_the_capacity_of_a_prewarmed_run(
     """A stopped execution runs no Catch, so the state machine's reset never runs: ddb-migrate stop does it."""
     import time
 
-    from tests.integration.helpers import state_records
+    from tests.support.live import state_records
 
-    source = create_table(names("source"), provisioned=(5, 5))
-    target = create_table(names("target"), provisioned=(7, 3))
+    source = capacity_table(names("source"), provisioned=(5, 5))
+    target = capacity_table(names("target"), provisioned=(7, 3))
     assert load_items(source, generate_items(2_000)) == 2_000
     before = {source: capacity(source), target: capacity(target)}
     outputs = deploy_with_prewarm(deploy, names("warm"), source, target)

@@ -1,4 +1,4 @@
-"""Ctrl-C in ``ddb-migrate demo`` (``make demo``) stops everything the demo started and removes its temporary
+"""Ctrl-C in ``python -m devtools demo`` (``make demo``) stops everything the demo started and removes its temporary
 files: the emulator and its functions, terraform and its provider plugins, the writer and workload threads.
 
 The demo runs on its own embedded emulator, in a session of its own, and gets SIGINT as a terminal's Ctrl-C
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import USE_EMULATOR
+from tests.support.live import USE_EMULATOR
 
 pytestmark = pytest.mark.skipif(not USE_EMULATOR, reason="the demo interrupted here runs its own emulator")
 
@@ -130,7 +130,7 @@ def interrupt_demo(tmp_path: Path, temp_dir: Path, phase: str, markers: tuple[st
     """Start the demo, Ctrl-C it once it prints one of ``markers`` (in ``phase``) and check that it stopped
     everything; returns what it left in its temporary directory."""
     env = {**os.environ, "TMPDIR": str(temp_dir), "COLUMNS": "160"}
-    command = [sys.executable, "-m", "ddbmigrate", "demo", "--items", str(items), "--segments", "2"]
+    command = [sys.executable, "-m", "devtools", "demo", "--items", str(items), "--segments", "2"]
     command += ["--workload-rate", "5", "--workdir", str(tmp_path / "work")]
     demo = subprocess.Popen(
         command,

@@ -21,15 +21,16 @@ from typing import Any
 
 import pytest
 
-from ddbmigrate import tfdocs
 from ddbmigrate.aws import client
-from ddbmigrate.datagen import generate_items
-from ddbmigrate.tables import create_table, load_items, scan_all
-from ddbmigrate.terraform_setup import REPO_ROOT, terraform_environment
+from devtools import REPO_ROOT, tfdocs
+from devtools.datagen import generate_items
+from devtools.tables import create_table, load_items, scan_all
+from devtools.terraform_setup import terraform_environment
 from migration_core.target_access import TargetAccess
-from tests.integration.conftest import USE_EMULATOR, cli
-from tests.integration.example_stack import EXAMPLES_DIR, ExampleStack
-from tests.integration.helpers import by_key, differences, queue_depth, wait_until
+from tests.support.example_stack import EXAMPLES_DIR, ExampleStack
+from tests.support.live import USE_EMULATOR, cli, queue_depth
+from tests.support.tables import by_key, differences
+from tests.support.waits import wait_until_settled
 
 SOURCE_KEY = {"pk": "S", "sk": "N"}
 ITEM_COUNT = 300
@@ -209,7 +210,7 @@ def live_migration(context: ExampleContext) -> None:
             depth = queue_depth(queue_url)
             return None if depth == queued else f"{depth} of {queued} messages queued"
 
-        wait_until(buffered, "the application's changes reaching the queue")
+        wait_until_settled(buffered, "the application's changes reaching the queue")
 
     # The application keeps writing while the migration runs: before the backfill, whose scan sees these ...
     queued += application_writes(source, keys[:20], "before-backfill")
@@ -240,7 +241,7 @@ def live_migration(context: ExampleContext) -> None:
             problem = f"{queue_depth(queue_url)} message(s) still queued"
         return problem
 
-    wait_until(drained, "the resumed consumer draining the queue", timeout=60)
+    wait_until_settled(drained, "the resumed consumer draining the queue", timeout=60)
     assert queue_depth(outputs["replication_dlq_url"]) == 0
     cli("verify", "--terraform-dir", terraform_dir)
     check = cli("cutover-check", "--terraform-dir", terraform_dir, check=False)
@@ -306,7 +307,7 @@ def cross_account(context: ExampleContext) -> None:
             pages = there.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
             return differences(expected, by_key([item for page in pages for item in page["Items"]], "pk", "sk"))
 
-        wait_until(copied, f"the table in account {TARGET_ACCOUNT} equal to the source ({access})", timeout=60)
+        wait_until_settled(copied, f"the table in account {TARGET_ACCOUNT} equal to the source ({access})", timeout=60)
         cli("verify", "--terraform-dir", terraform_dir, "--distributed")
         cli("verify", "--terraform-dir", terraform_dir)
 
@@ -360,7 +361,7 @@ def test_example_readme_tables_match_its_variables_and_outputs(example: str) -> 
     current, expected = tfdocs.expected_readme(directory, directory / "README.md")
     assert current == expected, (
         f"the tables in examples/{example}/README.md are out of date: run "
-        f"`.venv/bin/python -m ddbmigrate.tfdocs --write --module-dir examples/{example}`"
+        f"`.venv/bin/python -m devtools.tfdocs --write --module-dir examples/{example}`"
     )
 
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from ddbmigrate.aws import client
-from ddbmigrate.datagen import generate_items
-from ddbmigrate.tables import create_table, load_items, scan_all
-from tests.integration.conftest import USE_EMULATOR, cli
-from tests.integration.helpers import queue_depth, wait_until
+from devtools.datagen import generate_items
+from devtools.tables import create_table, load_items, scan_all
+from tests.support.live import USE_EMULATOR, cli, queue_depth
+from tests.support.waits import wait_until_settled
 
 SOURCE_KEY = {"pk": "S", "sk": "N"}
 
@@ -127,7 +127,7 @@ def test_a_consumer_without_put_item_is_refused_and_logs_why(
             return None
         return "no AccessDenied for dynamodb:PutItem in the consumer's log yet"
 
-    wait_until(refused, "the consumer refused by IAM")
+    wait_until_settled(refused, "the consumer refused by IAM")
     assert scan_all(target) == []
     # Not applied, so not deleted: the message waits in the queue (or, after its retries, in the DLQ).
     assert queue_depth(outputs["replication_queue_url"]) + queue_depth(outputs["replication_dlq_url"]) == 1

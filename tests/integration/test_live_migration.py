@@ -11,9 +11,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ddbmigrate.demo import Demo
-from ddbmigrate.tables import scan_all
-from tests.integration.helpers import Item, by_key, normalize
+from devtools.demo import Demo
+from devtools.tables import scan_all
+from tests.support.tables import Item, by_key, normalize
 
 
 def expected_target(item: Item) -> Item:

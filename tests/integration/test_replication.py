@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 
 from ddbmigrate.aws import client
-from ddbmigrate.stack import Stack
-from ddbmigrate.tables import create_table, load_items, scan_all
-from tests.integration.conftest import cli
-from tests.integration.helpers import Item, by_key, differences, normalize, queue_depth, wait_until
+from devtools.stack import Stack
+from devtools.tables import create_table, load_items, scan_all
+from tests.support.live import cli, queue_depth
+from tests.support.tables import Item, by_key, differences, normalize
+from tests.support.waits import wait_until_settled
 
 SOURCE_KEY = {"pk": "S", "sk": "N"}
 # The target key is derived from a non-key attribute, so changing `tenant` moves an item to another target key.
@@ -199,7 +200,7 @@ def test_replication_applies_every_change_after_the_cutoff(
             problem = f"{queue_depth(queue_url)} message(s) still in the queue"
         return problem
 
-    wait_until(converged, "the target following the source")
+    wait_until_settled(converged, "the target following the source")
 
     target = by_key(scan_all(target_table), "target_pk")
     assert target[("t1#typed#1",)] == normalize(expected_target(every_type_item_after_update()))
@@ -251,7 +252,7 @@ def test_paused_consumer_buffers_changes_and_resume_drains_them_in_order(
         depth = visible_messages(queue_url)
         return None if depth == writes else f"{depth} of {writes} messages in the queue"
 
-    wait_until(buffered, "every change buffered in the queue")
+    wait_until_settled(buffered, "every change buffered in the queue")
     assert scan_all(target_table) == [], "a paused consumer must not write to the target"
 
     result = cli("replication", "resume", "--terraform-dir", outputs["_terraform_dir"])
@@ -271,7 +272,7 @@ def test_paused_consumer_buffers_changes_and_resume_drains_them_in_order(
             problem = f"{queue_depth(queue_url)} message(s) still in the queue"
         return problem
 
-    wait_until(drained, "the resumed consumer draining the queue")
+    wait_until_settled(drained, "the resumed consumer draining the queue")
     assert queue_depth(outputs["replication_dlq_url"]) == 0
 
     # Terraform stays authoritative over the mapping's Enabled flag: until replication.consumer_enabled is set

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ddbmigrate.datagen import generate_items
-from ddbmigrate.tables import create_table, load_items, scan_all
-from tests.integration.conftest import cli
+from devtools.datagen import generate_items
+from devtools.tables import create_table, load_items, scan_all
+from tests.support.live import cli
 
 KEY_SCHEMA = {"pk": "S", "sk": "N"}
 ITEM_COUNT = 500

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ddbmigrate.aws import client
-from ddbmigrate.datagen import generate_item, generate_items
-from ddbmigrate.tables import create_table, load_items
+from devtools.datagen import generate_item, generate_items
+from devtools.tables import create_table, load_items
 from migration_core.state import StateStore
-from tests.integration.conftest import cli
+from tests.support.live import cli
 
 KEY_SCHEMA = {"pk": "S", "sk": "N"}
 ITEM_COUNT = 3_000

@@ -6,23 +6,9 @@ mock_provider "aws" {
   source = "./tests/terraform/mocks"
 }
 
-override_data {
-  target = module.replication[0].data.aws_dynamodb_table.source
-  values = {
-    arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
-    stream_enabled         = true
-    stream_arn             = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2024-01-01T00:00:00.000"
-    stream_view_type       = "NEW_AND_OLD_IMAGES"
-    server_side_encryption = []
-  }
-}
-
 variables {
-  name              = "demo"
-  source_table_name = "orders"
-  target_table_name = "orders-v2"
-  replication       = { enabled = true }
-  alarms            = { enabled = true }
+  replication = { enabled = true }
+  alarms      = { enabled = true }
 }
 
 run "the_alarms_are_planned_before_the_queues_exist" {

@@ -1,8 +1,9 @@
 # Every example under examples/ plans against the mocked provider with the inputs its README shows, and wires
 # the module the way its README says. The mock replaces each example's own provider block (the localstack
-# example's endpoints included), so these runs need no credentials. Each run carries its own overrides because
-# each example calls the module under its own address. The state machine's ARN is overridden per deployment
-# because the module checks it against the ARN it derives from the name (a wrong name fails the plan).
+# example's endpoints included), so these runs need no credentials. The shared mocks describe the tables of the
+# examples' single module "ddb_migrate"; multiple-tables overrides its own. The state machine's ARN is overridden
+# per deployment because the module checks it against the ARN it derives from the name (a wrong name fails the
+# plan). Each run sets the example's default name: terraform.tfvars gives every run name = "demo".
 #
 # The integration suite applies the same examples to the embedded emulator: tests/integration/test_examples.py.
 
@@ -19,24 +20,9 @@ run "backfill_only_copies_with_the_stamping_transform_and_no_replication" {
   }
 
   variables {
+    name              = "backfill-demo"
     source_table_name = "orders"
     target_table_name = "orders-v2"
-  }
-
-  override_data {
-    target = module.ddb_migrate.module.backfill.data.aws_dynamodb_table.source
-    values = {
-      arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
-      server_side_encryption = []
-    }
-  }
-
-  override_data {
-    target = module.ddb_migrate.module.backfill.module.target_table.data.aws_dynamodb_table.this
-    values = {
-      arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
-      server_side_encryption = []
-    }
   }
 
   override_resource {
@@ -86,44 +72,10 @@ run "live_migration_replicates_paused_from_the_cutoff" {
   }
 
   variables {
+    name              = "live-migration"
     source_table_name = "orders"
     target_table_name = "orders-v2"
     cutoff_timestamp  = "2026-11-21T10:00:00Z"
-  }
-
-  override_data {
-    target = module.ddb_migrate.module.backfill.data.aws_dynamodb_table.source
-    values = {
-      arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
-      server_side_encryption = []
-    }
-  }
-
-  override_data {
-    target = module.ddb_migrate.module.backfill.module.target_table.data.aws_dynamodb_table.this
-    values = {
-      arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
-      server_side_encryption = []
-    }
-  }
-
-  override_data {
-    target = module.ddb_migrate.module.replication[0].data.aws_dynamodb_table.source
-    values = {
-      arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
-      stream_enabled         = true
-      stream_arn             = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
-      stream_view_type       = "NEW_AND_OLD_IMAGES"
-      server_side_encryption = []
-    }
-  }
-
-  override_data {
-    target = module.ddb_migrate.module.replication[0].module.target_table.data.aws_dynamodb_table.this
-    values = {
-      arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
-      server_side_encryption = []
-    }
   }
 
   override_resource {
@@ -231,7 +183,7 @@ run "multiple_tables_deploys_one_named_instance_per_pair" {
   }
 
   override_data {
-    target = module.ddb_migrate["orders"].module.backfill.data.aws_dynamodb_table.source
+    target = module.ddb_migrate["orders"].data.aws_dynamodb_table.source
     values = {
       arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
       server_side_encryption = []
@@ -239,7 +191,7 @@ run "multiple_tables_deploys_one_named_instance_per_pair" {
   }
 
   override_data {
-    target = module.ddb_migrate["orders"].module.backfill.module.target_table.data.aws_dynamodb_table.this
+    target = module.ddb_migrate["orders"].data.aws_dynamodb_table.target[0]
     values = {
       arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
       server_side_encryption = []
@@ -247,7 +199,7 @@ run "multiple_tables_deploys_one_named_instance_per_pair" {
   }
 
   override_data {
-    target = module.ddb_migrate["users"].module.backfill.data.aws_dynamodb_table.source
+    target = module.ddb_migrate["users"].data.aws_dynamodb_table.source
     values = {
       arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/users"
       server_side_encryption = []
@@ -255,7 +207,7 @@ run "multiple_tables_deploys_one_named_instance_per_pair" {
   }
 
   override_data {
-    target = module.ddb_migrate["users"].module.backfill.module.target_table.data.aws_dynamodb_table.this
+    target = module.ddb_migrate["users"].data.aws_dynamodb_table.target[0]
     values = {
       arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/users-v2"
       server_side_encryption = []
@@ -354,24 +306,9 @@ run "localstack_plans_the_backfill_only_module_call" {
   }
 
   variables {
+    name              = "backfill-demo"
     source_table_name = "orders"
     target_table_name = "orders-v2"
-  }
-
-  override_data {
-    target = module.ddb_migrate.module.backfill.data.aws_dynamodb_table.source
-    values = {
-      arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
-      server_side_encryption = []
-    }
-  }
-
-  override_data {
-    target = module.ddb_migrate.module.backfill.module.target_table.data.aws_dynamodb_table.this
-    values = {
-      arn                    = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
-      server_side_encryption = []
-    }
   }
 
   override_resource {

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ddbmigrate.datagen import generate_items
+from devtools.datagen import generate_items
 from migration_core.attribute_values import (
     attribute_value_size,
     item_from_json,

@@ -21,6 +21,7 @@ from moto import mock_aws
 from migration_core.capacity import CapacityActions, CapacityClient, CapacityError
 from migration_core.errors import ConfigurationError
 from migration_core.models import PrewarmSpec, RunSpec
+from tests.support import tables
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
@@ -43,7 +44,7 @@ def aws() -> Iterator[tuple[DynamoDBClient, ApplicationAutoScalingClient]]:
         )
 
 
-def create_table(
+def table_with_gsis(
     dynamodb: DynamoDBClient,
     name: str,
     *,
@@ -52,32 +53,9 @@ def create_table(
 ) -> None:
     """A table keyed by pk with GSIs keyed by g; ``units`` None makes it on-demand."""
     gsis = gsis or {}
-    arguments: dict[str, Any] = {
-        "TableName": name,
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]
-        + ([{"AttributeName": "g", "AttributeType": "S"}] if gsis else []),
-    }
-    if units is None:
-        arguments["BillingMode"] = "PAY_PER_REQUEST"
-    else:
-        arguments["BillingMode"] = "PROVISIONED"
-        arguments["ProvisionedThroughput"] = {"ReadCapacityUnits": units[0], "WriteCapacityUnits": units[1]}
-    if gsis:
-        arguments["GlobalSecondaryIndexes"] = [
-            {
-                "IndexName": index,
-                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-                **(
-                    {}
-                    if units is None
-                    else {"ProvisionedThroughput": {"ReadCapacityUnits": read, "WriteCapacityUnits": write}}
-                ),
-            }
-            for index, (read, write) in gsis.items()
-        ]
-    dynamodb.create_table(**arguments)
+    tables.create_table(
+        dynamodb, name, {"pk": "S"}, units=units, indexes={index: {"g": "S"} for index in gsis}, index_units=gsis
+    )
 
 
 def throughput(dynamodb: DynamoDBClient, table: str, index: str | None = None) -> tuple[int, int]:
@@ -238,8 +216,8 @@ def test_provisioned_tables_with_gsis_are_raised_then_restored(
     aws: tuple[DynamoDBClient, ApplicationAutoScalingClient],
 ) -> None:
     dynamodb, autoscaling = aws
-    create_table(dynamodb, "source", units=(5, 5), gsis={"by-g": (5, 5)})
-    create_table(dynamodb, "target", units=(10, 3), gsis={"by-g": (2, 1), "other": (1, 1)})
+    table_with_gsis(dynamodb, "source", units=(5, 5), gsis={"by-g": (5, 5)})
+    table_with_gsis(dynamodb, "target", units=(10, 3), gsis={"by-g": (2, 1), "other": (1, 1)})
     capacity_actions = actions(dynamodb, autoscaling)
     spec = run()
 
@@ -270,8 +248,8 @@ def test_auto_scaled_table_gets_its_scalable_target_raised_and_restored_first(
     aws: tuple[DynamoDBClient, ApplicationAutoScalingClient],
 ) -> None:
     dynamodb, autoscaling = aws
-    create_table(dynamodb, "source", units=(5, 5))
-    create_table(dynamodb, "target", units=(5, 5), gsis={"by-g": (5, 5)})
+    table_with_gsis(dynamodb, "source", units=(5, 5))
+    table_with_gsis(dynamodb, "target", units=(5, 5), gsis={"by-g": (5, 5)})
     register(autoscaling, "table/target", "dynamodb:table:WriteCapacityUnits", 5, 100)
     register(autoscaling, "table/target/index/by-g", "dynamodb:index:WriteCapacityUnits", 5, 10_000)
     register(autoscaling, "table/target", "dynamodb:table:ReadCapacityUnits", 5, 50)
@@ -312,8 +290,8 @@ def test_on_demand_tables_are_left_alone_unless_warm_throughput_is_requested(
     aws: tuple[DynamoDBClient, ApplicationAutoScalingClient],
 ) -> None:
     dynamodb, autoscaling = aws
-    create_table(dynamodb, "source", units=None)
-    create_table(dynamodb, "target", units=None, gsis={"by-g": (0, 0)})
+    table_with_gsis(dynamodb, "source", units=None)
+    table_with_gsis(dynamodb, "target", units=None, gsis={"by-g": (0, 0)})
     calls: list[str] = []
     capacity_actions = actions(Wrapped(dynamodb, calls), autoscaling)
 
@@ -345,8 +323,8 @@ def test_a_refused_decrease_is_reported_with_the_original_values_and_the_rest_re
     aws: tuple[DynamoDBClient, ApplicationAutoScalingClient],
 ) -> None:
     dynamodb, autoscaling = aws
-    create_table(dynamodb, "source", units=(5, 5))
-    create_table(dynamodb, "target", units=(7, 3), gsis={"by-g": (2, 1)})
+    table_with_gsis(dynamodb, "source", units=(5, 5))
+    table_with_gsis(dynamodb, "target", units=(7, 3), gsis={"by-g": (2, 1)})
     calls: list[str] = []
     capacity_actions = actions(DecreaseLimited(dynamodb, {"target"}, calls), autoscaling)
     spec = run()
@@ -381,8 +359,8 @@ def test_reset_skips_what_was_never_raised_or_is_already_back(
     aws: tuple[DynamoDBClient, ApplicationAutoScalingClient],
 ) -> None:
     dynamodb, autoscaling = aws
-    create_table(dynamodb, "source", units=(20_000, 5))
-    create_table(dynamodb, "target", units=(5, 5))
+    table_with_gsis(dynamodb, "source", units=(20_000, 5))
+    table_with_gsis(dynamodb, "target", units=(5, 5))
     calls: list[str] = []
     capacity_actions = actions(Wrapped(dynamodb, calls), autoscaling)
     spec = run()
@@ -400,8 +378,8 @@ def test_a_value_changed_by_someone_else_during_the_run_is_left_alone(
     aws: tuple[DynamoDBClient, ApplicationAutoScalingClient],
 ) -> None:
     dynamodb, autoscaling = aws
-    create_table(dynamodb, "source", units=(5, 5))
-    create_table(dynamodb, "target", units=(5, 5))
+    table_with_gsis(dynamodb, "source", units=(5, 5))
+    table_with_gsis(dynamodb, "target", units=(5, 5))
     capacity_actions = actions(dynamodb, autoscaling)
     spec = run()
     capacity = raised(capacity_actions, spec)
@@ -423,8 +401,8 @@ def test_raise_waits_while_a_table_is_updating_and_gives_up_waiting_after_the_ca
     aws: tuple[DynamoDBClient, ApplicationAutoScalingClient],
 ) -> None:
     dynamodb, autoscaling = aws
-    create_table(dynamodb, "source", units=(5, 5))
-    create_table(dynamodb, "target", units=(5, 5))
+    table_with_gsis(dynamodb, "source", units=(5, 5))
+    table_with_gsis(dynamodb, "target", units=(5, 5))
     slow = SlowTables(dynamodb, describes=1)
     capacity_actions = actions(slow, autoscaling, max_raise_checks=5)
     spec = run()
@@ -439,7 +417,7 @@ def test_raise_waits_while_a_table_is_updating_and_gives_up_waiting_after_the_ca
     assert throughput(dynamodb, "target") == (5, 4_000)
 
     stuck = SlowTables(dynamodb, describes=1_000)
-    create_table(dynamodb, "other", units=(5, 5))
+    table_with_gsis(dynamodb, "other", units=(5, 5))
     capacity_actions = actions(stuck, autoscaling, ("source", "other"), max_raise_checks=2)
     spec = run(target="other")
     capacity = raised(capacity_actions, spec)
@@ -457,8 +435,8 @@ def test_reset_retries_while_a_table_is_updating_then_gives_up_with_the_original
     aws: tuple[DynamoDBClient, ApplicationAutoScalingClient],
 ) -> None:
     dynamodb, autoscaling = aws
-    create_table(dynamodb, "source", units=(5, 5))
-    create_table(dynamodb, "target", units=(5, 5))
+    table_with_gsis(dynamodb, "source", units=(5, 5))
+    table_with_gsis(dynamodb, "target", units=(5, 5))
     slow = SlowTables(dynamodb, describes=1)
     capacity_actions = actions(slow, autoscaling, max_reset_attempts=5)
     spec = run()
@@ -505,8 +483,8 @@ def test_a_refused_raise_fails_the_step_with_capacity_error(
     aws: tuple[DynamoDBClient, ApplicationAutoScalingClient],
 ) -> None:
     dynamodb, autoscaling = aws
-    create_table(dynamodb, "source", units=(5, 5))
-    create_table(dynamodb, "target", units=(5, 5))
+    table_with_gsis(dynamodb, "source", units=(5, 5))
+    table_with_gsis(dynamodb, "target", units=(5, 5))
     capacity_actions = actions(Refusing(dynamodb), autoscaling)
     spec = run()
     capacity = capacity_actions.capture(spec)
@@ -524,7 +502,7 @@ def test_in_place_run_raises_and_restores_both_dimensions_of_its_table(
     aws: tuple[DynamoDBClient, ApplicationAutoScalingClient],
 ) -> None:
     dynamodb, autoscaling = aws
-    create_table(dynamodb, "orders", units=(5, 5), gsis={"by-g": (5, 5)})
+    table_with_gsis(dynamodb, "orders", units=(5, 5), gsis={"by-g": (5, 5)})
     capacity_actions = actions(dynamodb, autoscaling, ("orders", "orders"))
     spec = run("orders", "orders", in_place=True)
 

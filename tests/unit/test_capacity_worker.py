@@ -20,8 +20,9 @@ from migration_core.config import WorkerConfig
 from migration_core.errors import ConfigurationError, InvalidInput
 from migration_core.models import PrewarmSpec, RunSpec
 from migration_core.transform import Transformer
-from tests.unit.conftest import STATE_TABLE, FakeLambdaContext
-from tests.unit.test_worker_handler import WORKER_ENVIRONMENT, import_handler
+from tests.support.backfill import WORKER_ENVIRONMENT, import_handler, worker_config
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.tables import STATE_TABLE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -36,7 +37,7 @@ PREWARM_ENVIRONMENT = {
 
 
 def config(**overrides: Any) -> WorkerConfig:
-    return WorkerConfig("source", "target", STATE_TABLE, **overrides)
+    return worker_config(state_table=STATE_TABLE, **overrides)
 
 
 def plan(dynamodb: DynamoDBClient, execution_input: Any, **overrides: Any) -> dict[str, Any]:
@@ -121,13 +122,13 @@ def test_run_spec_round_trips_its_prewarm_settings() -> None:
     ],
 )
 def test_bad_prewarm_environment_fails_the_cold_start(environment: dict[str, str], message: str) -> None:
-    base = {"SOURCE_TABLE": "source", "TARGET_TABLE": "target", "STATE_TABLE": STATE_TABLE}
+    base = {**WORKER_ENVIRONMENT, "STATE_TABLE": STATE_TABLE}
     with pytest.raises(ConfigurationError, match=message):
         WorkerConfig.from_environment({**base, **environment})
 
 
 def test_prewarm_environment_is_read() -> None:
-    base = {"SOURCE_TABLE": "source", "TARGET_TABLE": "target", "STATE_TABLE": STATE_TABLE}
+    base = {**WORKER_ENVIRONMENT, "STATE_TABLE": STATE_TABLE}
     parsed = WorkerConfig.from_environment({**base, **PREWARM_ENVIRONMENT, "DEFAULT_PREWARM": "true"})
     assert (parsed.prewarm_allowed, parsed.default_prewarm) == (True, True)
     assert (parsed.default_prewarm_read_units, parsed.default_prewarm_write_units) == (12_000, 4_000)

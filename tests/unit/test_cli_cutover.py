@@ -13,12 +13,8 @@ import pytest
 
 from ddbmigrate.cutover import CutoverPolicy, CutoverSnapshot, QueueDepth, evaluate
 from migration_core.state import StateStore, VerifyRecord
-from tests.unit.cli_fixtures import (
-    REGION,
-    STATE,
-    aws,  # noqa: F401 - a fixture
-    deploy,
-)
+from tests.support.deployment import STATE, deploy
+from tests.support.tables import REGION
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 EMPTY = QueueDepth(0, 0, 0)

@@ -13,12 +13,7 @@ from click.testing import CliRunner, Result
 
 from ddbmigrate import cli
 from ddbmigrate.aws import client
-from tests.unit.cli_fixtures import (
-    Deployed,
-    aws,  # noqa: F401 - a fixture
-    deploy,
-    fake_terraform,
-)
+from tests.support.deployment import Deployed, deploy, fake_terraform
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:ddb-migrate"
 # Port 9 (discard) on loopback: nothing listens, so every connection is refused at once.

@@ -13,17 +13,8 @@ from click.testing import Result
 
 from ddbmigrate.aws import client
 from migration_core.guards import RunLock, stepfunctions_execution_status
-from tests.unit.cli_fixtures import (
-    REGION,
-    SOURCE,
-    STATE,
-    TARGET,
-    Deployed,
-    aws,  # noqa: F401 - a fixture
-    deploy,
-    end_run,
-    start_run,
-)
+from tests.support.deployment import SOURCE, STATE, TARGET, Deployed, deploy, end_run, start_run
+from tests.support.tables import REGION
 
 pytestmark = pytest.mark.usefixtures("aws")
 

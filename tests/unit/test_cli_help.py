@@ -102,8 +102,8 @@ def test_the_readme_names_the_commands_that_take_the_deployment_options() -> Non
     section = cli_section()
     without = sorted(path for path, command in LEAVES.items() if not options(command) >= DEPLOYMENT_OPTIONS)
 
-    assert without == ["demo", "emulator"]
-    assert "Every command but `emulator` and `demo` takes `--state-machine NAME|ARN`" in section
+    assert without == []
+    assert "Every command takes `--state-machine NAME|ARN`" in section
     assert "or `--terraform-dir DIR`" in section
 
 

@@ -15,13 +15,8 @@ from click.testing import CliRunner
 from ddbmigrate.cli import main
 from ddbmigrate.replication_ops import REPLICATION_OUTPUTS, MappingStateTimeoutError, set_mapping_enabled
 from migration_core.replication import decode_message, encode_stream_record
-from tests.unit.cli_fixtures import (
-    REGION,
-    Deployed,
-    aws,  # noqa: F401 - a fixture
-    deploy,
-    fake_terraform,
-)
+from tests.support.deployment import Deployed, deploy, fake_terraform
+from tests.support.tables import REGION
 
 pytestmark = pytest.mark.usefixtures("aws")
 

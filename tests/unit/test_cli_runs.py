@@ -17,16 +17,8 @@ from rich.console import Console
 from ddbmigrate import runner
 from ddbmigrate.cli import main
 from ddbmigrate.deployment import load_deployment
-from tests.unit.cli_fixtures import (
-    REGION,
-    Deployed,
-    answer,
-    aws,  # noqa: F401 - a fixture
-    deploy,
-    end_run,
-    fake_terraform,
-    start_run,
-)
+from tests.support.deployment import Deployed, answer, deploy, end_run, fake_terraform, start_run
+from tests.support.tables import REGION
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -18,16 +18,8 @@ from ddbmigrate.verify import LocalVerify, VerifySettings
 from migration_core.retry import RetryPolicy
 from migration_core.state import StateStore
 from migration_core.types import Item
-from tests.unit.cli_fixtures import (
-    REGION,
-    SOURCE,
-    STATE,
-    TARGET,
-    Deployed,
-    aws,  # noqa: F401 - a fixture
-    deploy,
-    put_items,
-)
+from tests.support.deployment import SOURCE, STATE, TARGET, Deployed, deploy, put_items
+from tests.support.tables import REGION
 
 pytestmark = pytest.mark.usefixtures("aws")
 

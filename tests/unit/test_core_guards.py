@@ -11,15 +11,8 @@ from migration_core.errors import InvalidInput, RunInProgress
 from migration_core.guards import LOCK_PARTITION_KEY, LOCK_SORT_KEY, GuardOverrides, RunLock
 from migration_core.models import RunSpec, SegmentRequest
 from migration_core.state import StateStore
-from tests.unit.conftest import (
-    STATE_TABLE,
-    CreateTable,
-    enable_pitr,
-    make_service,
-    numbered_items,
-    put_items,
-    scan_all,
-)
+from tests.support.backfill import make_service
+from tests.support.tables import STATE_TABLE, CreateTable, enable_pitr, numbered_items, put_items, scan_all
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

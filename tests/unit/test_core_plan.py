@@ -10,15 +10,8 @@ import pytest
 from migration_core.backfill import BackfillService
 from migration_core.errors import InvalidInput, InvalidItemError, TransformError
 from migration_core.models import RunSpec, SegmentRequest
-from tests.unit.conftest import (
-    STATE_TABLE,
-    CreateTable,
-    enable_pitr,
-    make_service,
-    numbered_items,
-    put_items,
-    scan_all,
-)
+from tests.support.backfill import make_service
+from tests.support.tables import STATE_TABLE, CreateTable, enable_pitr, numbered_items, put_items, scan_all
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from migration_core.attribute_values import item_from_json, item_to_json
 from migration_core.models import RunSpec, SegmentRequest
 from migration_core.types import AttributeValue, Item
-from tests.unit.conftest import STATE_TABLE, CreateTable, by_key, make_service, put_items, scan_all
+from tests.support.backfill import make_service
+from tests.support.tables import STATE_TABLE, CreateTable, by_key, put_items, scan_all
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

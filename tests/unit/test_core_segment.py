@@ -13,17 +13,9 @@ from migration_core.errors import InvalidItemError, TransformError, WriteRetries
 from migration_core.models import Phase, RunSpec, SegmentRequest
 from migration_core.state import segment_sort_key
 from migration_core.types import Item
-from tests.unit.conftest import (
-    STATE_TABLE,
-    CreateTable,
-    FakeLambdaContext,
-    by_key,
-    enable_pitr,
-    make_service,
-    numbered_items,
-    put_items,
-    scan_all,
-)
+from tests.support.backfill import make_service
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.tables import STATE_TABLE, CreateTable, by_key, enable_pitr, numbered_items, put_items, scan_all
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

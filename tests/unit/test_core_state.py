@@ -9,7 +9,7 @@ import pytest
 from migration_core.errors import CheckpointConflict
 from migration_core.models import SegmentCounts
 from migration_core.state import StateStore
-from tests.unit.conftest import STATE_TABLE
+from tests.support.tables import STATE_TABLE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -10,7 +10,8 @@ import pytest
 from migration_core.errors import IncompleteRun, InvalidItemError
 from migration_core.models import RunSpec, SegmentRequest
 from migration_core.types import Item
-from tests.unit.conftest import STATE_TABLE, enable_pitr, make_service, numbered_items, put_items
+from tests.support.backfill import make_service
+from tests.support.tables import STATE_TABLE, enable_pitr, numbered_items, put_items
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -1,5 +1,5 @@
-"""The IAM gate's policy evaluator and request resolver, without AWS: ``ddbmigrate.emulator.iam_policy`` and
-``ddbmigrate.emulator.iam_requests``."""
+"""The IAM gate's policy evaluator and request resolver, without AWS: ``devtools.emulator.iam_policy`` and
+``devtools.emulator.iam_requests``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ddbmigrate.emulator.iam_policy import (
+from devtools.emulator.iam_policy import (
     Caller,
     ContextValue,
     Decision,
@@ -17,7 +17,7 @@ from ddbmigrate.emulator.iam_policy import (
     arn_matches,
     evaluate,
 )
-from ddbmigrate.emulator.iam_requests import Authorization, Request, authorizations
+from devtools.emulator.iam_requests import Authorization, Request, authorizations
 
 ACCOUNT = "123456789012"
 TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ddbmigrate.datagen import generate_items
-from ddbmigrate.faults import Capacity, ModelSettings, TokenBucket, read_units, wire_item_size, write_units
+from devtools.datagen import generate_items
+from devtools.faults import Capacity, ModelSettings, TokenBucket, read_units, wire_item_size, write_units
 from migration_core.attribute_values import item_size, item_to_json
 
 

@@ -1,4 +1,4 @@
-"""Every IAM policy the Terraform code can create is one that tests/terraform/iam_exact_resources.tftest.hcl audits.
+"""Every IAM policy the Terraform code can create is one that tests/terraform/root_iam_exact_resources.tftest.hcl audits.
 
 That terraform test reads the policies through the modules' `*_role_policies` outputs, with every feature on.
 This test closes the gap a new resource would open: an IAM policy resource, a policy inlined in a role, or a new
@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ddbmigrate.tfdocs import parse_file, unquote_label
+from devtools.tfdocs import parse_file, unquote_label
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,7 +79,7 @@ def test_every_iam_policy_resource_is_audited() -> None:
 
     assert set(policies) == set(AUDITED_POLICY_RESOURCES), (
         "IAM policy resources changed: make their policies part of a *_role_policies output, audit them in "
-        "tests/terraform/iam_exact_resources.tftest.hcl, then list them here."
+        "tests/terraform/root_iam_exact_resources.tftest.hcl, then list them here."
     )
     assert {key: body.get("policy") for key, body in policies.items()} == AUDITED_POLICY_RESOURCES
     assert {key: policies[key].get("for_each") for key in AUDITED_FOR_EACH} == AUDITED_FOR_EACH
@@ -104,5 +104,5 @@ def test_every_lambda_role_is_audited() -> None:
 
     assert lambdas == AUDITED_LAMBDAS, (
         "A Lambda was added or removed: expose its role_policies as an output and audit it in "
-        "tests/terraform/iam_exact_resources.tftest.hcl."
+        "tests/terraform/root_iam_exact_resources.tftest.hcl."
     )

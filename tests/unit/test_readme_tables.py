@@ -1,4 +1,4 @@
-"""The README's inputs/outputs tables match the root module's code (scripts/ddbmigrate/tfdocs.py)."""
+"""The README's inputs/outputs tables match the root module's code (devtools/tfdocs.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ddbmigrate import tfdocs
+from devtools import tfdocs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,7 +15,7 @@ def test_readme_tables_match_the_root_module() -> None:
     current, expected = tfdocs.expected_readme(ROOT, ROOT / "README.md")
     assert current == expected, (
         "The README's inputs/outputs tables differ from variables.tf/outputs.tf: "
-        "run `.venv/bin/python -m ddbmigrate.tfdocs --write`."
+        "run `.venv/bin/python -m devtools.tfdocs --write`."
     )
 
 

@@ -13,20 +13,18 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from migration_core.errors import ConfigurationError
 from replication_consumer import handler
-from tests.unit.conftest import FakeLambdaContext
-from tests.unit.test_replication_support import (
+from tests.support.lambda_context import FakeLambdaContext, emitted_metrics
+from tests.support.lambda_events import load_event
+from tests.support.replication import (
     aws_sandbox,
     client_dynamodb,
     client_error,
-    emitted_metrics,
-    load_event,
-    make_table,
     patch_boto3_client,
     queue_messages,
     records_of,
-    scan_all,
     sqs_event,
 )
+from tests.support.tables import create_table, scan_all
 
 DERIVE_TENANT_KEY = json.dumps([{"op": "derive", "attribute": "pk", "template": "{tenant}#{id}"}])
 
@@ -39,8 +37,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def orders(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Source `orders` and target `orders-v2`, both pk S + sk N, identity transform."""
-    make_table(client_dynamodb(), "orders", {"pk": "S", "sk": "N"})
-    make_table(client_dynamodb(), "orders-v2", {"pk": "S", "sk": "N"})
+    create_table(client_dynamodb(), "orders", {"pk": "S", "sk": "N"})
+    create_table(client_dynamodb(), "orders-v2", {"pk": "S", "sk": "N"})
     monkeypatch.setenv("SOURCE_TABLE", "orders")
     monkeypatch.setenv("TARGET_TABLE", "orders-v2")
 
@@ -48,8 +46,8 @@ def orders(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def users(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Source `users` keyed by id; target `users-v2` keyed by pk = "{tenant}#{id}"."""
-    make_table(client_dynamodb(), "users", {"id": "S"})
-    make_table(client_dynamodb(), "users-v2", {"pk": "S"})
+    create_table(client_dynamodb(), "users", {"id": "S"})
+    create_table(client_dynamodb(), "users-v2", {"pk": "S"})
     monkeypatch.setenv("SOURCE_TABLE", "users")
     monkeypatch.setenv("TARGET_TABLE", "users-v2")
     monkeypatch.setenv("TRANSFORM_STEPS", DERIVE_TENANT_KEY)
@@ -103,7 +101,7 @@ def log_lines(stdout: str) -> list[dict[str, Any]]:
 def test_insert_modify_remove_reach_the_target(
     orders: None, lambda_context: FakeLambdaContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    event = sqs_event(queue_messages(load_event("stream_orders_batch.json")))
+    event = sqs_event(queue_messages(load_event("replication/stream_orders_batch.json")))
 
     assert handler.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
 
@@ -112,7 +110,7 @@ def test_insert_modify_remove_reach_the_target(
 
 
 def test_duplicate_deliveries_leave_the_same_result(orders: None, lambda_context: FakeLambdaContext) -> None:
-    messages = queue_messages(load_event("stream_orders_batch.json"))
+    messages = queue_messages(load_event("replication/stream_orders_batch.json"))
     # FIFO redelivers a message only before the next one of its group: duplicates sit next to their original.
     doubled = [
         copy for message in messages for copy in (message, {**message, "MessageId": message["MessageId"] + "-again"})
@@ -126,7 +124,7 @@ def test_duplicate_deliveries_leave_the_same_result(orders: None, lambda_context
 
 
 def test_a_redelivered_remove_stays_removed(orders: None, lambda_context: FakeLambdaContext) -> None:
-    insert, remove = queue_messages(records_of(load_event("stream_orders_batch.json"), 1, 3))
+    insert, remove = queue_messages(records_of(load_event("replication/stream_orders_batch.json"), 1, 3))
 
     handler.lambda_handler(sqs_event([insert, insert, remove]), lambda_context)
     handler.lambda_handler(sqs_event([remove]), lambda_context)
@@ -137,7 +135,7 @@ def test_a_redelivered_remove_stays_removed(orders: None, lambda_context: FakeLa
 def test_ttl_delete_is_replicated(orders: None, lambda_context: FakeLambdaContext) -> None:
     client_dynamodb().put_item(TableName="orders-v2", Item={"pk": {"S": "ttl"}, "sk": {"N": "1"}, "v": {"N": "0"}})
 
-    handler.lambda_handler(sqs_event(queue_messages(load_event("stream_ttl_remove.json"))), lambda_context)
+    handler.lambda_handler(sqs_event(queue_messages(load_event("replication/stream_ttl_remove.json"))), lambda_context)
 
     assert orders_state() == {}
 
@@ -145,7 +143,7 @@ def test_ttl_delete_is_replicated(orders: None, lambda_context: FakeLambdaContex
 def test_modify_that_moves_the_derived_key_deletes_the_old_target_item(
     users: None, lambda_context: FakeLambdaContext
 ) -> None:
-    messages = queue_messages(load_event("stream_key_change.json"))
+    messages = queue_messages(load_event("replication/stream_key_change.json"))
 
     handler.lambda_handler(sqs_event(messages[:1]), lambda_context)
     assert list(target("users-v2")) == ["t1#u1"]
@@ -168,7 +166,9 @@ def test_cutoff_drops_earlier_events_and_keeps_the_whole_cutoff_second(
     monkeypatch.setenv("CUTOFF_TIMESTAMP", "2026-01-01T12:00:01.500Z")
     client_dynamodb().put_item(TableName="orders-v2", Item={"pk": {"S": "a"}, "sk": {"N": "1"}, "v": {"N": "1"}})
 
-    response = handler.lambda_handler(sqs_event(queue_messages(load_event("stream_orders_batch.json"))), lambda_context)
+    response = handler.lambda_handler(
+        sqs_event(queue_messages(load_event("replication/stream_orders_batch.json"))), lambda_context
+    )
 
     assert response == {"batchItemFailures": []}
     # a/2's INSERT (before the cutoff) is dropped, its REMOVE (after) applied; a/1 gets MODIFY v2 then v3.
@@ -182,7 +182,7 @@ def test_a_poison_message_stops_only_its_own_group(
     orders: None, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("TRANSFORM_STEPS", json.dumps([{"op": "derive", "attribute": "label", "template": "v={v}"}]))
-    stream_event = load_event("stream_orders_batch.json")
+    stream_event = load_event("replication/stream_orders_batch.json")
     del stream_event["Records"][1]["dynamodb"]["NewImage"]["v"]  # a/2's INSERT cannot be transformed
     messages = queue_messages(stream_event)
     messages.append({"MessageId": "m6", "Body": "not a replication message", "Attributes": {"MessageGroupId": "other"}})
@@ -210,7 +210,9 @@ def test_throttled_writes_are_retried(
 ) -> None:
     use_dynamodb(monkeypatch, ThrottlingDynamoDB(client_dynamodb(), failures=2))
 
-    response = handler.lambda_handler(sqs_event(queue_messages(load_event("stream_orders_batch.json"))), lambda_context)
+    response = handler.lambda_handler(
+        sqs_event(queue_messages(load_event("replication/stream_orders_batch.json"))), lambda_context
+    )
 
     assert response == {"batchItemFailures": []}
     assert orders_state() == {"a/1": "3", "b/1": "1"}
@@ -222,7 +224,7 @@ def test_writes_that_stay_throttled_fail_the_message_for_a_later_delivery(
 ) -> None:
     monkeypatch.setenv("MAX_WRITE_ATTEMPTS", "3")
     use_dynamodb(monkeypatch, ThrottlingDynamoDB(client_dynamodb(), failures=3))
-    messages = queue_messages(records_of(load_event("stream_orders_batch.json"), 0, 5))
+    messages = queue_messages(records_of(load_event("replication/stream_orders_batch.json"), 0, 5))
     capture_logs()
 
     response = handler.lambda_handler(sqs_event(messages), lambda_context)
@@ -234,7 +236,7 @@ def test_writes_that_stay_throttled_fail_the_message_for_a_later_delivery(
 
 
 def test_messages_from_another_table_are_refused(orders: None, lambda_context: FakeLambdaContext) -> None:
-    messages = queue_messages(load_event("stream_key_change.json"))  # users, not orders
+    messages = queue_messages(load_event("replication/stream_key_change.json"))  # users, not orders
 
     with pytest.raises(BatchProcessingError):
         handler.lambda_handler(sqs_event(messages), lambda_context)
@@ -248,13 +250,13 @@ def test_messages_are_deferred_when_the_lambda_is_about_to_time_out(
     context = FakeLambdaContext(remaining_ms=1_000)
 
     with pytest.raises(BatchProcessingError):
-        handler.lambda_handler(sqs_event(queue_messages(load_event("stream_orders_batch.json"))), context)
+        handler.lambda_handler(sqs_event(queue_messages(load_event("replication/stream_orders_batch.json"))), context)
     assert orders_state() == {}
 
 
 def test_oversize_message_applies_the_current_source_item(orders: None, lambda_context: FakeLambdaContext) -> None:
     blob = bytes(range(256)) * 1_400  # 358,400 bytes: the item is near DynamoDB's limit
-    stream_event = records_of(load_event("stream_orders_batch.json"), 5)
+    stream_event = records_of(load_event("replication/stream_orders_batch.json"), 5)
     stream_event["Records"][0]["dynamodb"]["NewImage"]["blob"] = {"B": base64.b64encode(blob).decode()}
     current: dict[str, Any] = {"pk": {"S": "b"}, "sk": {"N": "1"}, "v": {"N": "2"}, "blob": {"B": blob}}
     client_dynamodb().put_item(TableName="orders", Item=current)
@@ -269,7 +271,7 @@ def test_oversize_message_applies_the_current_source_item(orders: None, lambda_c
 def test_oversize_message_for_an_item_deleted_since_puts_nothing(
     orders: None, lambda_context: FakeLambdaContext
 ) -> None:
-    stream_event = records_of(load_event("stream_orders_batch.json"), 5)
+    stream_event = records_of(load_event("replication/stream_orders_batch.json"), 5)
     stream_event["Records"][0]["dynamodb"]["NewImage"]["blob"] = {"B": base64.b64encode(bytes(300_000)).decode()}
 
     assert handler.lambda_handler(sqs_event(queue_messages(stream_event)), lambda_context) == {"batchItemFailures": []}
@@ -282,4 +284,6 @@ def test_missing_configuration_fails_the_invocation_before_any_message(
     aws: None, lambda_context: FakeLambdaContext
 ) -> None:
     with pytest.raises(ConfigurationError, match="TARGET_TABLE"):
-        handler.lambda_handler(sqs_event(queue_messages(load_event("stream_orders_batch.json"))), lambda_context)
+        handler.lambda_handler(
+            sqs_event(queue_messages(load_event("replication/stream_orders_batch.json"))), lambda_context
+        )

@@ -33,7 +33,7 @@ from migration_core.replication import (
 )
 from migration_core.transform import Transformer
 from migration_core.types import Item
-from tests.unit.test_replication_support import load_event
+from tests.support.lambda_events import load_event
 
 ORDERS_KEY_SCHEMA = {"pk": "S", "sk": "N"}
 USERS_TARGET_KEY_SCHEMA = {"pk": "S"}
@@ -49,7 +49,7 @@ def derived_key_transform() -> Transformer:
 
 
 def record(name: str, index: int) -> dict[str, Any]:
-    return copy.deepcopy(load_event(name)["Records"][index])
+    return copy.deepcopy(load_event(f"replication/{name}")["Records"][index])
 
 
 def decoded(stream_record: dict[str, Any], **kwargs: Any) -> ReplicationEvent:
@@ -86,7 +86,7 @@ def test_group_id_is_pinned_so_queued_messages_keep_their_group_across_releases(
 
 
 def test_group_id_is_the_same_for_every_event_of_one_item() -> None:
-    events = load_event("stream_orders_batch.json")["Records"]
+    events = load_event("replication/stream_orders_batch.json")["Records"]
     groups = [encode_stream_record(r).group_id for r in events]
 
     # records 0, 2 and 4 are a/1; 1 and 3 are a/2; 5 is b/1
@@ -120,7 +120,7 @@ def test_source_table_from_stream_arn() -> None:
 
 
 def test_body_keeps_the_stream_json_verbatim() -> None:
-    for stream_record in load_event("stream_all_types.json")["Records"]:
+    for stream_record in load_event("replication/stream_all_types.json")["Records"]:
         message = encode_stream_record(stream_record)
         body = json.loads(message.body)
 

@@ -12,19 +12,18 @@ import pytest
 
 from replication_consumer import handler as consumer
 from stream_forwarder import handler as forwarder
-from tests.unit.conftest import FakeLambdaContext
-from tests.unit.test_replication_support import (
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.lambda_events import load_event
+from tests.support.replication import (
     aws_sandbox,
     client_dynamodb,
     client_sqs,
     create_fifo_queue,
     drain_queue,
-    load_event,
-    make_table,
     records_of,
-    scan_all,
     sqs_event,
 )
+from tests.support.tables import create_table, scan_all
 
 
 @pytest.fixture
@@ -42,8 +41,8 @@ def queue_url(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
 def setup_tables(
     monkeypatch: pytest.MonkeyPatch, source: str, target: str, key_schema: dict[str, dict[str, str]]
 ) -> None:
-    make_table(client_dynamodb(), source, key_schema[source])
-    make_table(client_dynamodb(), target, key_schema[target])
+    create_table(client_dynamodb(), source, key_schema[source])
+    create_table(client_dynamodb(), target, key_schema[target])
     monkeypatch.setenv("SOURCE_TABLE", source)
     monkeypatch.setenv("TARGET_TABLE", target)
 
@@ -86,7 +85,7 @@ def test_every_attribute_type_arrives_exactly(
     setup_tables(
         monkeypatch, "orders", "orders-v2", {"orders": {"pk": "S", "sk": "N"}, "orders-v2": {"pk": "S", "sk": "N"}}
     )
-    stream_event = load_event("stream_all_types.json")
+    stream_event = load_event("replication/stream_all_types.json")
 
     replicate(stream_event, lambda_context, queue_url)
 
@@ -105,7 +104,7 @@ def test_large_items_end_with_the_exact_source_state_never_truncated(
     setup_tables(
         monkeypatch, "orders", "orders-v2", {"orders": {"pk": "S", "sk": "N"}, "orders-v2": {"pk": "S", "sk": "N"}}
     )
-    template = load_event("stream_orders_batch.json")
+    template = load_event("replication/stream_orders_batch.json")
     huge_1, huge_2 = bytes(range(256)) * 1_500, bytes(reversed(range(256))) * 1_500  # 384,000 bytes each
     medium_old, medium_new = b"\x01" * 120_000, b"\x02" * 120_000  # one image fits, both do not
 
@@ -148,7 +147,7 @@ def test_oversize_key_change_deletes_the_old_derived_item(
     monkeypatch.setenv(
         "TRANSFORM_STEPS", json.dumps([{"op": "derive", "attribute": "pk", "template": "{tenant}#{id}"}])
     )
-    stream_event = records_of(load_event("stream_key_change.json"), 1)  # MODIFY u1: tenant t1 -> t2
+    stream_event = records_of(load_event("replication/stream_key_change.json"), 1)  # MODIFY u1: tenant t1 -> t2
     stream = stream_event["Records"][0]["dynamodb"]
     blob = bytes(range(256)) * 1_000
     stream["NewImage"]["blob"] = {"B": base64.b64encode(blob).decode()}
@@ -170,7 +169,7 @@ def test_a_retried_stream_batch_changes_nothing(
     setup_tables(
         monkeypatch, "orders", "orders-v2", {"orders": {"pk": "S", "sk": "N"}, "orders-v2": {"pk": "S", "sk": "N"}}
     )
-    stream_event = load_event("stream_orders_batch.json")
+    stream_event = load_event("replication/stream_orders_batch.json")
 
     first = replicate(stream_event, lambda_context, queue_url)
     state = scan_all(client_dynamodb(), "orders-v2")

@@ -14,21 +14,20 @@ from migration_core.replication import message_group_id
 from migration_core.replication_io import FifoForwarder
 from migration_core.retry import RetryPolicy
 from stream_forwarder import handler
-from tests.unit.conftest import FakeLambdaContext
-from tests.unit.test_replication_support import (
+from tests.support.lambda_context import FakeLambdaContext, emitted_metrics
+from tests.support.lambda_events import load_event
+from tests.support.replication import (
     aws_sandbox,
     client_dynamodb,
     client_error,
     client_sqs,
     create_fifo_queue,
     drain_queue,
-    emitted_metrics,
-    load_event,
-    make_table,
     patch_boto3_client,
     records_of,
     sequence_numbers,
 )
+from tests.support.tables import create_table
 
 FAST_RETRIES = RetryPolicy(max_attempts=4, base_seconds=0.001, cap_seconds=0.002)
 
@@ -112,7 +111,7 @@ def use_sqs(monkeypatch: pytest.MonkeyPatch, sqs: Any) -> None:
 def test_every_record_reaches_the_queue_in_key_order_with_event_ids_for_dedup(
     queue_url: str, lambda_context: FakeLambdaContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    event = load_event("stream_orders_batch.json")
+    event = load_event("replication/stream_orders_batch.json")
 
     response = handler.lambda_handler(event, lambda_context)
 
@@ -130,7 +129,7 @@ def test_every_record_reaches_the_queue_in_key_order_with_event_ids_for_dedup(
 
 
 def test_a_resent_batch_is_deduplicated_by_event_id(queue_url: str, lambda_context: FakeLambdaContext) -> None:
-    event = load_event("stream_orders_batch.json")
+    event = load_event("replication/stream_orders_batch.json")
 
     handler.lambda_handler(event, lambda_context)
     handler.lambda_handler(event, lambda_context)  # Lambda's retry after, say, a timeout
@@ -139,7 +138,7 @@ def test_a_resent_batch_is_deduplicated_by_event_id(queue_url: str, lambda_conte
 
 
 def test_one_call_never_carries_two_records_of_a_key_nor_more_than_ten(queue_url: str) -> None:
-    template = load_event("stream_orders_batch.json")["Records"][0]
+    template = load_event("replication/stream_orders_batch.json")["Records"][0]
     records = []
     for index in range(40):
         record = json.loads(json.dumps(template))
@@ -163,7 +162,7 @@ def test_one_call_never_carries_two_records_of_a_key_nor_more_than_ten(queue_url
 
 
 def test_call_payload_stays_under_the_message_limit(queue_url: str) -> None:
-    template = load_event("stream_orders_batch.json")["Records"][0]
+    template = load_event("replication/stream_orders_batch.json")["Records"][0]
     records = []
     for index in range(6):
         record = json.loads(json.dumps(template))
@@ -183,7 +182,7 @@ def test_call_payload_stays_under_the_message_limit(queue_url: str) -> None:
 
 
 def test_failed_entries_and_throttling_are_retried_until_accepted(queue_url: str) -> None:
-    event = load_event("stream_orders_batch.json")
+    event = load_event("replication/stream_orders_batch.json")
     sqs = FlakySqs(client_sqs(), failing_groups={group_of(event, 1): 2}, throttled_calls=1)
 
     result = FifoForwarder(cast(Any, sqs), queue_url, retry_policy=FAST_RETRIES).forward(event["Records"])
@@ -199,7 +198,7 @@ def test_failed_entries_and_throttling_are_retried_until_accepted(queue_url: str
 def test_a_record_that_keeps_failing_stops_the_batch_and_the_retry_completes_it_in_order(
     queue_url: str, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    event = load_event("stream_orders_batch.json")
+    event = load_event("replication/stream_orders_batch.json")
     seqs = sequence_numbers(event)
     healthy = client_sqs()
     # a/1 (records 0, 2, 4) cannot be sent; record 1 (a/2) shares the first call and is accepted.
@@ -229,7 +228,7 @@ def test_a_record_that_keeps_failing_stops_the_batch_and_the_retry_completes_it_
 def test_a_later_failure_reports_from_that_record_on(
     queue_url: str, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    event = load_event("stream_orders_batch.json")
+    event = load_event("replication/stream_orders_batch.json")
     seqs = sequence_numbers(event)
     use_sqs(monkeypatch, FlakySqs(client_sqs(), failing_groups={group_of(event, 5): -1}))
 
@@ -240,7 +239,7 @@ def test_a_later_failure_reports_from_that_record_on(
 
 
 def test_a_message_sqs_refuses_is_not_retried(queue_url: str) -> None:
-    event = load_event("stream_orders_batch.json")
+    event = load_event("replication/stream_orders_batch.json")
     sqs = FlakySqs(client_sqs(), sender_fault_groups=frozenset({group_of(event, 0)}))
 
     result = FifoForwarder(cast(Any, sqs), queue_url, retry_policy=FAST_RETRIES).forward(
@@ -259,7 +258,7 @@ def test_when_every_record_fails_the_whole_batch_fails(
     monkeypatch.setenv("MAX_WRITE_ATTEMPTS", "2")
 
     with pytest.raises(BatchProcessingError):
-        handler.lambda_handler(load_event("stream_orders_batch.json"), lambda_context)
+        handler.lambda_handler(load_event("replication/stream_orders_batch.json"), lambda_context)
 
 
 def test_a_missing_queue_is_not_retried(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -267,7 +266,7 @@ def test_a_missing_queue_is_not_retried(aws: None, monkeypatch: pytest.MonkeyPat
     missing = "https://sqs.us-east-1.amazonaws.com/123456789012/missing.fifo"
 
     result = FifoForwarder(cast(Any, sqs), missing, retry_policy=FAST_RETRIES).forward(
-        load_event("stream_orders_batch.json")["Records"]
+        load_event("replication/stream_orders_batch.json")["Records"]
     )
 
     assert len(sqs.calls) == 1
@@ -276,7 +275,7 @@ def test_a_missing_queue_is_not_retried(aws: None, monkeypatch: pytest.MonkeyPat
 
 
 def test_forwarding_stops_before_the_lambda_times_out(queue_url: str) -> None:
-    event = load_event("stream_orders_batch.json")
+    event = load_event("replication/stream_orders_batch.json")
     seqs = sequence_numbers(event)
     calls = iter([False, True])
 
@@ -291,7 +290,7 @@ def test_forwarding_stops_before_the_lambda_times_out(queue_url: str) -> None:
 
 
 def test_an_unencodable_record_stops_the_batch_at_that_record(queue_url: str) -> None:
-    event = load_event("stream_orders_batch.json")
+    event = load_event("replication/stream_orders_batch.json")
     event["Records"][3]["dynamodb"]["StreamViewType"] = "KEYS_ONLY"
     seqs = sequence_numbers(event)
 
@@ -305,12 +304,12 @@ def test_an_unencodable_record_stops_the_batch_at_that_record(queue_url: str) ->
 def test_oversize_record_with_a_key_deriving_transform_ships_the_old_target_keys(
     queue_url: str, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    make_table(client_dynamodb(), "users-v2", {"pk": "S"})
+    create_table(client_dynamodb(), "users-v2", {"pk": "S"})
     monkeypatch.setenv("TARGET_TABLE", "users-v2")
     monkeypatch.setenv(
         "TRANSFORM_STEPS", json.dumps([{"op": "derive", "attribute": "pk", "template": "{tenant}#{id}"}])
     )
-    event = records_of(load_event("stream_key_change.json"), 1)
+    event = records_of(load_event("replication/stream_key_change.json"), 1)
     stream = event["Records"][0]["dynamodb"]
     stream["NewImage"]["blob"] = {"B": base64.b64encode(bytes(200_000)).decode()}
     stream["OldImage"]["blob"] = {"B": base64.b64encode(bytes(200_000)).decode()}
@@ -327,4 +326,4 @@ def test_oversize_record_with_a_key_deriving_transform_ships_the_old_target_keys
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
 def test_missing_configuration_fails_loudly(aws: None, lambda_context: FakeLambdaContext) -> None:
     with pytest.raises(ValueError, match="QUEUE_URL"):
-        handler.lambda_handler(load_event("stream_orders_batch.json"), lambda_context)
+        handler.lambda_handler(load_event("replication/stream_orders_batch.json"), lambda_context)

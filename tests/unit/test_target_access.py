@@ -23,15 +23,8 @@ from migration_core.replication_io import TargetApplier
 from migration_core.retry import RetryPolicy
 from migration_core.target_access import TargetAccess
 from migration_core.transform import Transformer
-from tests.unit.conftest import (
-    REGION,
-    STATE_TABLE,
-    by_key,
-    create_on_demand_table,
-    numbered_items,
-    put_items,
-    scan_all,
-)
+from tests.support.backfill import WORKER_ENVIRONMENT, worker_config
+from tests.support.tables import REGION, STATE_TABLE, by_key, create_table, numbered_items, put_items, scan_all
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -47,9 +40,9 @@ def accounts() -> Iterator[tuple[DynamoDBClient, DynamoDBClient]]:
     with mock_aws():
         here = boto3.client("dynamodb", region_name=REGION)
         there = TargetAccess(role_arn=ROLE_ARN, session_name="unit-test").client("dynamodb")
-        create_on_demand_table(here, "orders", pk="S", sk="N")
-        create_on_demand_table(here, STATE_TABLE, pk="S", sk="S")
-        create_on_demand_table(there, "orders", pk="S", sk="N")
+        create_table(here, "orders", {"pk": "S", "sk": "N"})
+        create_table(here, STATE_TABLE, {"pk": "S", "sk": "S"})
+        create_table(there, "orders", {"pk": "S", "sk": "N"})
         yield here, there
 
 
@@ -95,7 +88,7 @@ def test_bad_target_access_settings_are_refused(environment: dict[str, str], mes
     ids=["assumed-role", "resource-policy"],
 )
 def test_prewarm_is_refused_for_a_target_in_another_account(environment: dict[str, str]) -> None:
-    base = {"SOURCE_TABLE": "orders", "STATE_TABLE": STATE_TABLE, "PREWARM_ALLOWED": "true"}
+    base = {**WORKER_ENVIRONMENT, "SOURCE_TABLE": "orders", "STATE_TABLE": STATE_TABLE, "PREWARM_ALLOWED": "true"}
     with pytest.raises(ConfigurationError, match="PREWARM_ALLOWED=true needs the target in this account"):
         WorkerConfig.from_environment({**base, **environment})
 
@@ -106,7 +99,7 @@ def test_a_backfill_copies_into_a_same_named_table_of_the_other_account(
     here, there = accounts
     items = numbered_items(120)
     put_items(here, "orders", items)
-    config = WorkerConfig(
+    config = worker_config(
         source_table="orders",
         target_table=TARGET_ARN,
         state_table=STATE_TABLE,

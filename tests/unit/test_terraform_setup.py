@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ddbmigrate import terraform_setup
+from devtools import terraform_setup
 
 
 def test_a_cached_provider_is_linked_not_reinstalled() -> None:

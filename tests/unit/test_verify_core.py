@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from migration_core.backfill import BackfillService
-from migration_core.config import WorkerConfig
 from migration_core.errors import InvalidInput
 from migration_core.models import RunSpec, SegmentRequest
 from migration_core.retry import RetryPolicy
@@ -18,7 +17,8 @@ from migration_core.state import StateStore
 from migration_core.transform import CustomTransform, Transformer
 from migration_core.types import Item
 from migration_core.verify import ItemReader, ReadRetriesExhausted, Verifier, canonical_key
-from tests.unit.conftest import STATE_TABLE, CreateTable, put_items
+from tests.support.backfill import worker_config
+from tests.support.tables import STATE_TABLE, CreateTable, put_items
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -178,7 +178,7 @@ def test_target_keys_no_source_item_produces_are_extra(dynamodb: DynamoDBClient,
 
 
 def service(client: DynamoDBClient, sleep: Callable[[float], None] = lambda seconds: None) -> BackfillService:
-    config = WorkerConfig(source_table="source", target_table="target", state_table=STATE_TABLE, write_concurrency=2)
+    config = worker_config(state_table=STATE_TABLE, write_concurrency=2)
     return BackfillService(
         config=config,
         client=client,

@@ -2,48 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from migration_core.errors import ConfigurationError, InvalidInput
-from tests.unit.conftest import STATE_TABLE, FakeLambdaContext, numbered_items, put_items, scan_all
+from tests.support.backfill import HANDLER_MODULE, WORKER_ENVIRONMENT, import_handler
+from tests.support.lambda_context import FakeLambdaContext, emitted_metrics
+from tests.support.lambda_events import load_event
+from tests.support.tables import STATE_TABLE, numbered_items, put_items, scan_all
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-EVENTS = Path(__file__).parent / "events" / "backfill"
-HANDLER_MODULE = "backfill_worker.handler"
-WORKER_ENVIRONMENT = {
-    "SOURCE_TABLE": "source",
-    "TARGET_TABLE": "target",
-    "STATE_TABLE": STATE_TABLE,
-    "DEFAULT_TOTAL_SEGMENTS": "4",
-    "WRITE_CONCURRENCY": "4",
-    "MAX_WRITE_ATTEMPTS": "5",
-    "BACKOFF_BASE_MS": "10",
-    "BACKOFF_CAP_MS": "100",
-    "TIME_SAFETY_MARGIN_SECONDS": "30",
-    "TRANSFORM_STEPS": json.dumps([{"op": "set", "attribute": "migrated", "value": {"BOOL": True}}]),
-    "POWERTOOLS_SERVICE_NAME": "ddb-migrate-worker",
-    "POWERTOOLS_METRICS_NAMESPACE": "ddb-migrate",
-}
-
-
-def load_event(name: str) -> dict[str, Any]:
-    return dict(json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8")))
-
-
-def import_handler() -> ModuleType:
-    # The module builds its clients and configuration at import, like a Lambda cold start.
-    sys.modules.pop(HANDLER_MODULE, None)
-    return importlib.import_module(HANDLER_MODULE)
 
 
 @pytest.fixture
@@ -56,31 +30,14 @@ def handler(
     sys.modules.pop(HANDLER_MODULE, None)
 
 
-def emitted_metrics(output: str) -> dict[str, float]:
-    """Sum the EMF metric values Powertools printed to stdout."""
-    totals: dict[str, float] = {}
-    for line in output.splitlines():
-        if '"_aws"' not in line:
-            continue
-        document = json.loads(line)
-        for directive in document["_aws"]["CloudWatchMetrics"]:
-            assert directive["Namespace"] == "ddb-migrate"
-            for metric in directive["Metrics"]:
-                values = document[metric["Name"]]
-                totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(
-                    values if isinstance(values, list) else [values]
-                )
-    return totals
-
-
 def test_plan_segments_and_summary_through_the_handler(
     handler: ModuleType, dynamodb: DynamoDBClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     put_items(dynamodb, "source", numbered_items(25))
 
-    planned = handler.lambda_handler(load_event("plan"), FakeLambdaContext())
+    planned = handler.lambda_handler(load_event("backfill/plan.json"), FakeLambdaContext())
     assert planned["segments"] == [0, 1]
-    segment_event = load_event("segment")
+    segment_event = load_event("backfill/segment.json")
     assert planned["run"] == segment_event["run"]
 
     for segment in planned["segments"]:
@@ -91,7 +48,7 @@ def test_plan_segments_and_summary_through_the_handler(
                 break
             event["start_key"] = result["last_evaluated_key"]
 
-    summary = handler.lambda_handler(load_event("summarize"), FakeLambdaContext())
+    summary = handler.lambda_handler(load_event("backfill/summarize.json"), FakeLambdaContext())
 
     assert summary["run_id"] == "run-from-event"
     assert (summary["segments"], summary["segments_done"]) == (2, 2)
@@ -99,7 +56,7 @@ def test_plan_segments_and_summary_through_the_handler(
     target = scan_all(dynamodb, "target")
     assert len(target) == 25
     assert all(item["migrated"] == {"BOOL": True} for item in target)
-    metrics = emitted_metrics(capsys.readouterr().out)
+    metrics = emitted_metrics(capsys.readouterr().out, namespace="ddb-migrate")
     assert metrics["ItemsScanned"] == 25
     assert metrics["ItemsWritten"] == 25
     assert metrics["ItemsSkipped"] == 0
@@ -110,10 +67,10 @@ def test_a_handed_off_segment_is_listed_for_the_next_pass_until_it_runs_again(
     handler: ModuleType, dynamodb: DynamoDBClient
 ) -> None:
     put_items(dynamodb, "source", numbered_items(25))
-    handler.lambda_handler(load_event("plan"), FakeLambdaContext())
+    handler.lambda_handler(load_event("backfill/plan.json"), FakeLambdaContext())
     # Pages of two items and a budget shorter than a page: one page per invocation.
-    run = {**load_event("segment")["run"], "scan_page_size": 2, "time_budget_seconds": 1e-6}
-    segment_event = {**load_event("segment"), "run": run}
+    run = {**load_event("backfill/segment.json")["run"], "scan_page_size": 2, "time_budget_seconds": 1e-6}
+    segment_event = {**load_event("backfill/segment.json"), "run": run}
     first_page = handler.lambda_handler(segment_event, FakeLambdaContext())
     assert not first_page["done"]
 
@@ -134,8 +91,8 @@ def test_a_handed_off_segment_is_listed_for_the_next_pass_until_it_runs_again(
 
 def test_a_resumed_run_continues_the_earlier_runs_checkpoints(handler: ModuleType, dynamodb: DynamoDBClient) -> None:
     put_items(dynamodb, "source", numbered_items(25))
-    handler.lambda_handler(load_event("plan"), FakeLambdaContext())
-    segment_event = load_event("segment")
+    handler.lambda_handler(load_event("backfill/plan.json"), FakeLambdaContext())
+    segment_event = load_event("backfill/segment.json")
     first = handler.lambda_handler({**segment_event, "segment": 0}, FakeLambdaContext())
     assert first["done"]
 
@@ -153,14 +110,14 @@ def test_a_resumed_run_continues_the_earlier_runs_checkpoints(handler: ModuleTyp
         rest = handler.lambda_handler(
             {**segment_event, "segment": 1, "start_key": rest["last_evaluated_key"]}, FakeLambdaContext()
         )
-    summary = handler.lambda_handler(load_event("summarize"), FakeLambdaContext())
+    summary = handler.lambda_handler(load_event("backfill/summarize.json"), FakeLambdaContext())
     assert (summary["segments_done"], summary["written"]) == (2, 25)
 
 
 def test_resuming_a_run_with_other_settings_or_no_record_is_refused(
     handler: ModuleType, dynamodb: DynamoDBClient
 ) -> None:
-    handler.lambda_handler(load_event("plan"), FakeLambdaContext())
+    handler.lambda_handler(load_event("backfill/plan.json"), FakeLambdaContext())
 
     with pytest.raises(InvalidInput, match=r"planned with total_segments '2' \(now '3'\)"):
         handler.lambda_handler(
@@ -176,15 +133,16 @@ def test_resuming_a_run_with_other_settings_or_no_record_is_refused(
 def test_handed_off_refuses_an_unknown_phase(handler: ModuleType) -> None:
     with pytest.raises(InvalidInput, match="phase must be one of cleanup, copy, verify, got 'copies'"):
         handler.lambda_handler(
-            {"action": "handed_off", "run": load_event("segment")["run"], "phase": "copies"}, FakeLambdaContext()
+            {"action": "handed_off", "run": load_event("backfill/segment.json")["run"], "phase": "copies"},
+            FakeLambdaContext(),
         )
 
 
 def test_segment_result_has_the_documented_shape(handler: ModuleType, dynamodb: DynamoDBClient) -> None:
     put_items(dynamodb, "source", numbered_items(5))
-    handler.lambda_handler(load_event("plan"), FakeLambdaContext())
+    handler.lambda_handler(load_event("backfill/plan.json"), FakeLambdaContext())
 
-    result = handler.lambda_handler(load_event("segment"), FakeLambdaContext())
+    result = handler.lambda_handler(load_event("backfill/segment.json"), FakeLambdaContext())
 
     assert set(result) == {
         "done",
@@ -202,7 +160,7 @@ def test_segment_result_has_the_documented_shape(handler: ModuleType, dynamodb: 
 
 
 def test_bad_plan_input_raises_invalid_input_and_writes_nothing(handler: ModuleType, dynamodb: DynamoDBClient) -> None:
-    event = {**load_event("plan"), "input": {"total_segments": 20_000}}
+    event = {**load_event("backfill/plan.json"), "input": {"total_segments": 20_000}}
 
     with pytest.raises(InvalidInput, match="between 1 and 10,000"):
         handler.lambda_handler(event, FakeLambdaContext())
@@ -219,9 +177,9 @@ def test_unknown_action_is_invalid_input(handler: ModuleType) -> None:
 
 
 def test_report_failure_returns_the_final_error(handler: ModuleType, dynamodb: DynamoDBClient) -> None:
-    handler.lambda_handler(load_event("plan"), FakeLambdaContext())
+    handler.lambda_handler(load_event("backfill/plan.json"), FakeLambdaContext())
 
-    report = handler.lambda_handler(load_event("report_failure"), FakeLambdaContext())
+    report = handler.lambda_handler(load_event("backfill/report_failure.json"), FakeLambdaContext())
 
     assert report["error"] == "MigrationFailed"
     assert "States.ExceedToleratedFailureThreshold" in report["cause"]

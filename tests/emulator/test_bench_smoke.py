@@ -1,0 +1,67 @@
+"""The benchmark suite's quick mode, smallest cases: the JSON it writes and that nothing was lost.
+
+No timing thresholds: the machine running the tests decides the numbers, not the code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devtools.bench import cpu
+from devtools.bench.__main__ import main
+from devtools.bench.common import dataset
+from devtools.bench.suite import SCHEMA
+
+
+def test_quick_capacity_case_writes_the_results_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "results.json"
+
+    exit_code = main(["--quick", "--cases", "b,e", "--output", str(output)])
+
+    assert exit_code == 0
+    document: dict[str, Any] = json.loads(output.read_text())
+    assert document["schema"] == SCHEMA
+    assert document["mode"] == "quick"
+    assert {"platform", "python", "cpu_count"} <= document["machine"].keys()
+    assert {"boto3", "botocore", "moto"} <= document["versions"].keys()
+    assert set(document["cases"]) == {"b_capacity", "e_projection"}
+    assert document["lost_items"] == 0
+
+    capacity = document["cases"]["b_capacity"]
+    runs = capacity["runs"]
+    assert {run["variant"] for run in runs} == {"seed", "ours"}
+    for run in runs:
+        assert run["target_items"] == run["items"], run
+        assert run["lost_items"] == run["different_items"] == 0, run
+        assert 0 < run["utilization"] <= 1.05, run
+        assert run["consumed_wcu"] == run["items"]  # 1 KB items: one WCU each, written once
+    assert capacity["summary"]["ours_lost_items"] == 0
+
+    projection = document["cases"]["e_projection"]
+    assert {row["capacity_wcu"] for row in projection["rows"]} == {4_000, 40_000}
+    assert all(row["hours"] > 0 for row in projection["rows"])
+    assert projection["check_against_case_b"] == []  # case a did not run
+
+    printed = capsys.readouterr().out
+    assert "b. Share of the target's write capacity used" in printed
+    assert "Items lost by our code: 0" in printed
+
+
+def test_cpu_case_measures_every_variant_and_counts_every_item() -> None:
+    data = dataset("tiny", 120, 0)
+    result = cpu.measure_size_class(data, cpu.CpuParameters(runs=1))
+
+    assert result["items"] == 120
+    assert set(result["variants"]) >= {"ours", "floor", "floor_scan_only", "floor_botocore_default_config"}
+    assert all(figures["cpu_us_per_item"] > 0 for figures in result["variants"].values())
+    assert result["ratio_ours_to_floor"] > 0
+
+
+def test_unknown_cases_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--quick", "--cases", "z"])
+    assert "unknown case" in capsys.readouterr().err

@@ -1,1 +1,0 @@
-"""Lambda sources and helpers for the emulator's own tests (tests/unit/test_emulator_*.py)."""
