@@ -60,7 +60,7 @@ test-emulator: venv
 	$(BIN)/pytest tests/emulator -q -n 2
 
 test-terraform: tf-setup
-	$(TERRAFORM) init -input=false -backend=false -test-directory=tests/terraform >/dev/null
+	TERRAFORM=$(TERRAFORM) $(BIN)/python -m devtools.terraform_setup --init . -- -test-directory=tests/terraform >/dev/null
 	$(TERRAFORM) test -test-directory=tests/terraform
 
 # Every state machine definition that the plans of tests/terraform render (the module with and without pre-warm,

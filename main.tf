@@ -50,6 +50,8 @@ locals {
     log_retention_days = var.log_retention_days
     kms_key_arn        = var.kms_key_arn
     tracing_enabled    = var.tracing_enabled
+    # The CloudWatch namespace of every ddb-migrate metric (docs/OBSERVABILITY.md), which the dashboard reads.
+    metrics_namespace = "ddb-migrate"
   }
 }
 
@@ -72,7 +74,9 @@ module "backfill" {
 
   transform       = local.transform
   lambda_settings = local.lambda_settings
-  tags            = var.tags
+  # ERROR logs the failures only; modules/backfill takes ALL in tests/terraform, which records execution data.
+  state_machine_log_level = "ERROR"
+  tags                    = var.tags
 }
 
 # Live replication (the change feed): source stream -> forwarder -> FIFO queue -> consumer -> target. Off unless
@@ -186,9 +190,10 @@ module "dashboard" {
   source = "./modules/dashboard"
   count  = coalesce(var.dashboard.enabled, var.alarms.enabled) ? 1 : 0
 
-  dashboard_name = coalesce(var.dashboard.name, "${var.name}-migration")
-  region         = data.aws_region.current.name
-  partition      = data.aws_partition.current.partition
+  dashboard_name    = coalesce(var.dashboard.name, "${var.name}-migration")
+  metrics_namespace = local.lambda_settings.metrics_namespace
+  region            = data.aws_region.current.name
+  partition         = data.aws_partition.current.partition
 
   backfill = {
     state_machine_arn    = module.backfill.state_machine_arn

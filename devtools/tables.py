@@ -19,33 +19,78 @@ from migration_core.retry import RetryPolicy
 Item = dict[str, dict[str, Any]]
 
 
+def create_table_request(
+    name: str,
+    key_schema: Mapping[str, str],
+    *,
+    units: tuple[int, int] | None = None,
+    indexes: Mapping[str, Mapping[str, str]] | None = None,
+    index_units: Mapping[str, tuple[int, int]] | None = None,
+    projection: str = "KEYS_ONLY",
+    stream: bool = False,
+) -> dict[str, Any]:
+    """The arguments of a CreateTable call: the one place the demo, the tests and the benchmarks build them.
+
+    ``key_schema`` maps each key attribute to its type, partition key first: ``{"pk": "S", "sk": "N"}``.
+    ``units`` (read, write) makes the table provisioned, None on-demand. ``indexes`` maps each global secondary
+    index to its key schema (projected as ``projection``); a provisioned table's indexes get ``index_units`` (by
+    index name) or the table's. ``stream`` turns on a NEW_AND_OLD_IMAGES stream.
+    """
+    indexes = indexes or {}
+    types: dict[str, str] = dict(key_schema)
+    for index_keys in indexes.values():
+        types.update(index_keys)
+    arguments: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": key_elements(key_schema),
+        "AttributeDefinitions": [
+            {"AttributeName": attribute, "AttributeType": kind} for attribute, kind in types.items()
+        ],
+        "BillingMode": "PAY_PER_REQUEST" if units is None else "PROVISIONED",
+    }
+    if units is not None:
+        arguments["ProvisionedThroughput"] = provisioned_throughput(units)
+    if indexes:
+        arguments["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index,
+                "KeySchema": key_elements(index_keys),
+                "Projection": {"ProjectionType": projection},
+                **(
+                    {}
+                    if units is None
+                    else {"ProvisionedThroughput": provisioned_throughput((index_units or {}).get(index, units))}
+                ),
+            }
+            for index, index_keys in indexes.items()
+        ]
+    if stream:
+        arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    return arguments
+
+
+def key_elements(key_schema: Mapping[str, str]) -> list[dict[str, str]]:
+    """A KeySchema: the first attribute is the partition (HASH) key, a second one the sort (RANGE) key."""
+    return [
+        {"AttributeName": attribute, "KeyType": "HASH" if index == 0 else "RANGE"}
+        for index, attribute in enumerate(key_schema)
+    ]
+
+
+def provisioned_throughput(units: tuple[int, int]) -> dict[str, int]:
+    return {"ReadCapacityUnits": units[0], "WriteCapacityUnits": units[1]}
+
+
 def create_table(
     name: str,
     key_schema: Mapping[str, str],
     stream: bool = False,
     provisioned: tuple[int, int] | None = None,
 ) -> None:
-    """Create a table keyed by ``key_schema`` ({"pk": "S", "sk": "N"}: first entry is the partition key)."""
-    names = list(key_schema)
-    arguments: dict[str, Any] = {
-        "TableName": name,
-        "KeySchema": [
-            {"AttributeName": attribute, "KeyType": "HASH" if index == 0 else "RANGE"}
-            for index, attribute in enumerate(names)
-        ],
-        "AttributeDefinitions": [
-            {"AttributeName": attribute, "AttributeType": kind} for attribute, kind in key_schema.items()
-        ],
-    }
-    if provisioned:
-        arguments["BillingMode"] = "PROVISIONED"
-        arguments["ProvisionedThroughput"] = {"ReadCapacityUnits": provisioned[0], "WriteCapacityUnits": provisioned[1]}
-    else:
-        arguments["BillingMode"] = "PAY_PER_REQUEST"
-    if stream:
-        arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    """Create a table keyed by ``key_schema`` ({"pk": "S", "sk": "N"}: first entry is the partition key) and wait
+    until it exists; ``provisioned`` (read, write) units, or on-demand."""
     dynamodb = client("dynamodb")
-    dynamodb.create_table(**arguments)
+    dynamodb.create_table(**create_table_request(name, key_schema, units=provisioned or None, stream=stream))
     dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 
 
@@ -95,14 +140,19 @@ def load_items(
     return written
 
 
+def scan_items(dynamodb: Any, table: str, **arguments: Any) -> list[Item]:
+    """Every item one (paginated) Scan of ``table`` with these arguments returns, as DynamoDB returns it."""
+    return [
+        item for page in dynamodb.get_paginator("scan").paginate(TableName=table, **arguments) for item in page["Items"]
+    ]
+
+
 def scan_all(table: str, segments: int = 4, consistent: bool = True) -> list[Item]:
     """Every item of a table, read with a parallel consistent Scan."""
     dynamodb = client("dynamodb")
 
     def scan_segment(segment: int) -> list[Item]:
-        paginator = dynamodb.get_paginator("scan")
-        pages = paginator.paginate(TableName=table, Segment=segment, TotalSegments=segments, ConsistentRead=consistent)
-        return [item for page in pages for item in page["Items"]]
+        return scan_items(dynamodb, table, Segment=segment, TotalSegments=segments, ConsistentRead=consistent)
 
     with ThreadPoolExecutor(max_workers=segments) as pool:
         return [item for part in pool.map(scan_segment, range(segments)) for item in part]

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import fcntl
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,10 +87,27 @@ def terraform_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def locked_init(directory: Path, arguments: list[str], terraform: str = "terraform") -> int:
+    """``terraform init`` in ``directory`` while holding the plugin cache's lock, so parallel inits cannot race."""
+    with init_lock():
+        command = [terraform, f"-chdir={directory}", "init", "-input=false", "-backend=false", *arguments]
+        return subprocess.run(command, env=terraform_environment(), check=False).returncode  # noqa: S603 - our own command line
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--output", type=Path, default=DEFAULT_RC_PATH)
+    parser.add_argument(
+        "--init",
+        type=Path,
+        metavar="DIR",
+        help="instead: run terraform init (no backend) in DIR under the plugin cache's lock; "
+        "arguments after -- go to terraform init",
+    )
+    parser.add_argument("init_arguments", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.init is not None:
+        raise SystemExit(locked_init(args.init, args.init_arguments, os.environ.get("TERRAFORM", "terraform")))
     print(write_cli_config(args.output))
 
 

@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 
 from devtools.faults import Capacity, ModelControl, ModelSettings, model_server_process
+from devtools.tables import create_table_request
 from migration_core.batch_writer import ParallelBatchWriter
 from migration_core.config import write_client_config
 from migration_core.retry import RetryPolicy
@@ -86,20 +87,7 @@ class BenchAws:
         return f"{DATA_TABLE_PREFIX}{label}-{uuid.uuid4().hex[:8]}"
 
     def create_table(self, name: str, key_schema: Mapping[str, str] = KEY_SCHEMA, *, stream: bool = False) -> str:
-        arguments: dict[str, Any] = {
-            "TableName": name,
-            "KeySchema": [
-                {"AttributeName": attribute, "KeyType": "HASH" if index == 0 else "RANGE"}
-                for index, attribute in enumerate(key_schema)
-            ],
-            "AttributeDefinitions": [
-                {"AttributeName": attribute, "AttributeType": kind} for attribute, kind in key_schema.items()
-            ],
-            "BillingMode": "PAY_PER_REQUEST",
-        }
-        if stream:
-            arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-        self._admin.create_table(**arguments)
+        self._admin.create_table(**create_table_request(name, key_schema, stream=stream))
         return name
 
     def ensure_state_table(self) -> str:

@@ -51,7 +51,8 @@ def setup(environ: Mapping[str, str] = os.environ) -> Observability:
     """Logger and Metrics from Powertools' own environment (POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE).
 
     The namespace is read here rather than left to Metrics so that a handler imported before its environment is
-    set (the unit tests do) still publishes under the project's namespace."""
+    set (the unit tests do) still publishes under the project's namespace; Terraform always sets it
+    (``lambda_settings.metrics_namespace``)."""
     tracer: Tracer | None = None
     if tracing_enabled(environ):
         tracer = Tracer()

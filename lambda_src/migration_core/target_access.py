@@ -25,6 +25,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, CredentialProvider, DeferredRefreshableCredentials
 
+from migration_core.environment import Environment
 from migration_core.errors import ConfigurationError
 
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
@@ -58,11 +59,12 @@ class TargetAccess:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> TargetAccess:
+        env = Environment(environ)
         # Named after the function, so CloudTrail in the target's account shows which part made a call.
-        function = SESSION_NAME_DISALLOWED.sub("-", environ.get("AWS_LAMBDA_FUNCTION_NAME", "").strip())
+        function = SESSION_NAME_DISALLOWED.sub("-", env.optional("AWS_LAMBDA_FUNCTION_NAME") or "")
         return cls(
-            role_arn=environ.get("TARGET_ROLE_ARN", "").strip() or None,
-            external_id=environ.get("TARGET_ROLE_EXTERNAL_ID", "").strip() or None,
+            role_arn=env.optional("TARGET_ROLE_ARN"),
+            external_id=env.optional("TARGET_ROLE_EXTERNAL_ID"),
             session_name=function[:SESSION_NAME_LIMIT] if len(function) >= 2 else "ddb-migrate",
         )
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol, cast
 
 from migration_core.attribute_values import attribute_value_from_json, copy_attribute_value, copy_item
 from migration_core.clock import Clock, iso_timestamp, utc_now
+from migration_core.environment import Environment
 from migration_core.errors import TransformError
 from migration_core.types import AttributeValue, Item
 
@@ -118,12 +119,14 @@ class Transformer:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ, *, clock: Clock = utc_now) -> Transformer:
-        raw_steps = environ.get("TRANSFORM_STEPS", "").strip() or "[]"
+        env = Environment(environ)
+        # No steps is the identity, as with Terraform's default transform.steps = [].
+        raw_steps = env.optional("TRANSFORM_STEPS") or "[]"
         try:
             steps = json.loads(raw_steps)
         except json.JSONDecodeError as exc:
             raise TransformError(f"TRANSFORM_STEPS is not valid JSON: {exc}") from exc
-        module_name = environ.get("TRANSFORM_MODULE", "").strip()
+        module_name = env.optional("TRANSFORM_MODULE")
         custom = load_custom_transform(module_name) if module_name else None
         return cls.from_spec(steps, custom, clock=clock)
 

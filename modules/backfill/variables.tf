@@ -76,7 +76,6 @@ variable "lambda_settings" {
 variable "state_machine_log_level" {
   description = "Step Functions log level: ALL, ERROR, FATAL or OFF. Not a root setting: the root module keeps ERROR."
   type        = string
-  default     = "ERROR"
 
   validation {
     condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.state_machine_log_level)

@@ -20,8 +20,6 @@ locals {
       DEFAULT_PREWARM_RCU             = tostring(var.prewarm.read_capacity_units)
       DEFAULT_PREWARM_WCU             = tostring(var.prewarm.write_capacity_units)
       DEFAULT_PREWARM_WARM_THROUGHPUT = tostring(var.prewarm.warm_throughput_on_demand)
-      POWERTOOLS_SERVICE_NAME         = local.worker_name
-      POWERTOOLS_METRICS_NAMESPACE    = "ddb-migrate"
     },
     var.transform.custom_file == null ? {} : { TRANSFORM_MODULE = "custom_transform" },
     var.target_table.lambda_environment,

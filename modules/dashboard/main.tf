@@ -1,7 +1,7 @@
 locals {
   # The ddb-migrate namespace and its one dimension are what Powertools publishes for every function
   # (docs/OBSERVABILITY.md): POWERTOOLS_METRICS_NAMESPACE and the service = POWERTOOLS_SERVICE_NAME dimension.
-  namespace = "ddb-migrate"
+  namespace = var.metrics_namespace
   # Counts are summed per minute, so a widget reads "per minute" whatever time range the console shows.
   period = 60
 

@@ -80,9 +80,9 @@ variable "iterator_age_alarm_ms" {
   description = "Threshold of the forwarder's iterator age alarm in milliseconds, drawn as a line on the iterator age widget; null draws none (alarms off)."
   type        = number
   default     = null
+}
 
-  validation {
-    condition     = var.iterator_age_alarm_ms == null || try(var.iterator_age_alarm_ms > 0, false)
-    error_message = "iterator_age_alarm_ms must be null or a positive number of milliseconds."
-  }
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the ddb-migrate metrics: the root module's lambda_settings.metrics_namespace, which its Lambdas publish under."
+  type        = string
 }

@@ -26,7 +26,9 @@ locals {
   # Powertools' Tracer needs aws_xray_sdk: AWS's Powertools layer carries it, the bundle does not (its wrapt
   # dependency is built per architecture). With the bundle, X-Ray shows Lambda's own segments only.
   environment = tomap(merge(var.environment_variables, {
-    POWERTOOLS_TRACE_DISABLED = tostring(!(var.lambda_settings.tracing_enabled && length(var.lambda_settings.bundled_wheels) == 0))
+    POWERTOOLS_SERVICE_NAME      = var.function_name
+    POWERTOOLS_METRICS_NAMESPACE = var.lambda_settings.metrics_namespace
+    POWERTOOLS_TRACE_DISABLED    = tostring(!(var.lambda_settings.tracing_enabled && length(var.lambda_settings.bundled_wheels) == 0))
   }))
   environment_bytes = length(base64encode(join("", [for k, v in local.environment : "${k}${v}"]))) * 3 / 4
 

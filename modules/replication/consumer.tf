@@ -1,13 +1,11 @@
 locals {
   consumer_environment = merge(
     {
-      SOURCE_TABLE                 = var.source_table.name
-      MAX_WRITE_ATTEMPTS           = tostring(var.replication.consumer.max_attempts)
-      BACKOFF_BASE_MS              = tostring(var.replication.consumer.backoff_base_ms)
-      BACKOFF_CAP_MS               = tostring(var.replication.consumer.backoff_cap_ms)
-      TIME_SAFETY_MARGIN_SECONDS   = tostring(var.replication.consumer.time_safety_margin_seconds)
-      POWERTOOLS_SERVICE_NAME      = local.consumer_name
-      POWERTOOLS_METRICS_NAMESPACE = "ddb-migrate"
+      SOURCE_TABLE               = var.source_table.name
+      MAX_WRITE_ATTEMPTS         = tostring(var.replication.consumer.max_attempts)
+      BACKOFF_BASE_MS            = tostring(var.replication.consumer.backoff_base_ms)
+      BACKOFF_CAP_MS             = tostring(var.replication.consumer.backoff_cap_ms)
+      TIME_SAFETY_MARGIN_SECONDS = tostring(var.replication.consumer.time_safety_margin_seconds)
     },
     var.replication.cutoff_timestamp == null ? {} : { CUTOFF_TIMESTAMP = var.replication.cutoff_timestamp },
     local.transform_environment,

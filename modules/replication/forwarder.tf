@@ -9,12 +9,10 @@ locals {
       MAX_MESSAGE_BYTES = tostring(var.replication.max_message_bytes)
       # Only for records too large even without NewImage: the forwarder then derives the old target keys itself,
       # which needs the target's key schema (DescribeTable) and the transform.
-      MAX_WRITE_ATTEMPTS           = tostring(var.replication.forwarder.max_attempts)
-      BACKOFF_BASE_MS              = tostring(var.replication.forwarder.backoff_base_ms)
-      BACKOFF_CAP_MS               = tostring(var.replication.forwarder.backoff_cap_ms)
-      TIME_SAFETY_MARGIN_SECONDS   = tostring(var.replication.forwarder.time_safety_margin_seconds)
-      POWERTOOLS_SERVICE_NAME      = local.forwarder_name
-      POWERTOOLS_METRICS_NAMESPACE = "ddb-migrate"
+      MAX_WRITE_ATTEMPTS         = tostring(var.replication.forwarder.max_attempts)
+      BACKOFF_BASE_MS            = tostring(var.replication.forwarder.backoff_base_ms)
+      BACKOFF_CAP_MS             = tostring(var.replication.forwarder.backoff_cap_ms)
+      TIME_SAFETY_MARGIN_SECONDS = tostring(var.replication.forwarder.time_safety_margin_seconds)
     },
     local.transform_environment,
     var.target_table.lambda_environment,

@@ -25,7 +25,7 @@ import pytest
 
 from devtools import REPO_ROOT
 from devtools.emulator.asl_validation import AslValidator
-from devtools.terraform_setup import terraform_environment
+from devtools.terraform_setup import init_lock, terraform_environment
 
 TESTS_DIR = Path("tests") / "terraform"
 EXAMPLES_DIR = REPO_ROOT / "examples"
@@ -111,13 +111,14 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> list[Rendered]:
     blocks = {(str(path), name): block for path in files for name, block in run_blocks(path).items()}
     # A data directory of our own: the repository's .terraform belongs to whoever else runs terraform there.
     environment = {**terraform_environment(), "TF_DATA_DIR": str(tmp_path_factory.mktemp("tf-data"))}
-    subprocess.run(
-        ["terraform", "init", "-input=false", "-backend=false", f"-test-directory={TESTS_DIR}"],
-        cwd=REPO_ROOT,
-        env=environment,
-        check=True,
-        capture_output=True,
-    )
+    with init_lock():
+        subprocess.run(
+            ["terraform", "init", "-input=false", "-backend=false", f"-test-directory={TESTS_DIR}"],
+            cwd=REPO_ROOT,
+            env=environment,
+            check=True,
+            capture_output=True,
+        )
     command = ["terraform", "test", f"-test-directory={TESTS_DIR}", "-json", "-verbose"]
     command += [f"-filter={path}" for path in files]
     found = []

@@ -11,18 +11,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from devtools.faults import DynamoDBModel, ModelServer
-from tests.support.aws import use_fake_credentials
+from tests.support.aws import aws_credentials  # noqa: F401 - autouse: fake credentials for every test
 from tests.support.emulator import Aws
 from tests.support.faults import memory_settings
 
 if TYPE_CHECKING:
     from devtools.emulator import Emulator
-
-
-@pytest.fixture(autouse=True)
-def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make sure no test can reach a real account or an endpoint configured in the developer's shell."""
-    use_fake_credentials(monkeypatch)
 
 
 @pytest.fixture(scope="module")

@@ -25,16 +25,10 @@ from migration_core.config import write_client_config
 from migration_core.retry import RetryPolicy, is_retryable, is_throttling
 from migration_core.types import Item
 from tests.support import tables
-from tests.support.faults import model_client
+from tests.support.faults import model_client, model_table
 
 MEMORY = "mem-"
 KEY_SCHEMA = {"pk": "S", "sk": "N"}
-
-
-def model_table(server: ModelServer, name: str) -> str:
-    """A ``pk`` S + ``sk`` N on-demand table in the model."""
-    tables.create_table(model_client(server), name, KEY_SCHEMA)
-    return name
 
 
 def puts(items: list[Item]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ import math
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,7 @@ from migration_core.transform import Transformer
 from migration_core.types import Item
 from tests.support import tables
 from tests.support.backfill import make_service
-from tests.support.faults import VirtualClock, memory_settings, model_client
+from tests.support.faults import VirtualClock, memory_settings, model_client, model_table
 from tests.support.tables import by_key, key_of
 
 if TYPE_CHECKING:
@@ -48,14 +48,9 @@ KEY_SCHEMA = {"pk": "S", "sk": "N"}
 STATE_TABLE = "reliability-state"
 
 
-def model_table(server: ModelServer, label: str) -> str:
+def new_model_table(server: ModelServer, label: str) -> str:
     """A new table in the model's in-memory store (``pk`` S + ``sk`` N)."""
-    return named_model_table(server, f"{MEMORY}{label}-{uuid.uuid4().hex[:8]}", KEY_SCHEMA)
-
-
-def named_model_table(server: ModelServer, name: str, key_schema: Mapping[str, str]) -> str:
-    tables.create_table(model_client(server), name, key_schema)
-    return name
+    return model_table(server, f"{MEMORY}{label}-{uuid.uuid4().hex[:8]}", KEY_SCHEMA)
 
 
 def faults(model: DynamoDBModel, **settings: Any) -> None:
@@ -102,7 +97,7 @@ def write_all(
 
 
 def test_a_capacity_bound_table_gets_every_item_exactly_once(server: ModelServer, model: DynamoDBModel) -> None:
-    table = model_table(server, "capacity")
+    table = new_model_table(server, "capacity")
     items = small_items(1200)
     faults(model, write_capacity={table: Capacity(1000, burst_seconds=0.25, initial_fill=0.0)})
     calls_before = batch_write_calls(model)
@@ -128,7 +123,7 @@ def test_the_adaptive_rate_resends_far_less_than_chunks_backing_off_alone() -> N
         clock = VirtualClock()
         with ModelServer(memory_settings(MEMORY), clock=clock) as server:
             model = server.model
-            table = model_table(server, "paced" if adaptive_rate else "unpaced")
+            table = new_model_table(server, "paced" if adaptive_rate else "unpaced")
             faults(model, write_capacity={table: Capacity(1000, burst_seconds=0.25, initial_fill=0.0)})
             retry_policy = replace(
                 policy(), base_seconds=0.01, cap_seconds=1.0, adaptive_rate=adaptive_rate, sleep=clock.sleep
@@ -148,7 +143,7 @@ def test_the_adaptive_rate_resends_far_less_than_chunks_backing_off_alone() -> N
 def test_injected_throttles_and_partial_batches_are_retried_and_counted(
     server: ModelServer, model: DynamoDBModel
 ) -> None:
-    table = model_table(server, "throttled")
+    table = new_model_table(server, "throttled")
     items = small_items(600)
     faults(model, throttle_rate=0.2, partial_batch_rate=0.4)
     calls_before = batch_write_calls(model)
@@ -168,7 +163,7 @@ def test_injected_throttles_and_partial_batches_are_retried_and_counted(
 def test_server_errors_before_and_after_apply_lose_and_double_count_nothing(
     server: ModelServer, model: DynamoDBModel
 ) -> None:
-    table = model_table(server, "errors")
+    table = new_model_table(server, "errors")
     items = small_items(400)
     faults(model, server_error_rate=0.3, server_error_after_apply_share=0.5)
 
@@ -185,7 +180,7 @@ def test_server_errors_before_and_after_apply_lose_and_double_count_nothing(
 
 
 def test_a_table_that_keeps_refusing_fails_loudly_after_max_attempts(server: ModelServer, model: DynamoDBModel) -> None:
-    table = model_table(server, "refusing")
+    table = new_model_table(server, "refusing")
     items = small_items(60)
     faults(model, throttle_rate=1.0)
     calls_before = batch_write_calls(model)
@@ -207,7 +202,7 @@ def test_when_the_budget_runs_out_every_item_is_either_written_or_counted(
     server: ModelServer, model: DynamoDBModel
 ) -> None:
     # 20 WCU of burst, then 5 WCU/s: the first items fit, the rest is refused until the budget is spent.
-    table = model_table(server, "starved")
+    table = new_model_table(server, "starved")
     items = small_items(300)
     faults(model, write_capacity={table: Capacity(5, burst_seconds=4.0, initial_fill=1.0)})
 
@@ -231,7 +226,7 @@ def state_table(server: ModelServer) -> str:
     """The run-state table lives in moto (the model's in-memory store has no UpdateItem expressions)."""
     dynamodb = model_client(server)
     if STATE_TABLE not in dynamodb.list_tables()["TableNames"]:
-        named_model_table(server, STATE_TABLE, {"pk": "S", "sk": "S"})
+        model_table(server, STATE_TABLE, {"pk": "S", "sk": "S"})
     return STATE_TABLE
 
 
@@ -251,7 +246,7 @@ def service(server: ModelServer, source: str, target: str, max_write_attempts: i
 
 
 def load_source(server: ModelServer, model: DynamoDBModel, items: list[Item]) -> str:
-    source = model_table(server, "source")
+    source = new_model_table(server, "source")
     no_faults(model)
     write_all(server, source, items, policy())
     return source
@@ -280,7 +275,7 @@ def test_a_backfill_segment_copies_everything_through_every_fault(
 ) -> None:
     items = small_items(500)
     source = load_source(server, model, items)
-    target = model_table(server, "target")
+    target = new_model_table(server, "target")
     backfill = service(server, source, target)
     run = plan(backfill, segments=2)
     faults(
@@ -311,7 +306,7 @@ def test_a_segment_whose_writes_keep_failing_stops_loudly_and_a_redrive_finishes
 ) -> None:
     items = small_items(250)
     source = load_source(server, model, items)
-    target = model_table(server, "target")
+    target = new_model_table(server, "target")
     backfill = service(server, source, target, max_write_attempts=3)
     run = plan(backfill, segments=1)
     faults(model, throttle_rate=1.0, fault_tables=frozenset({target}))
@@ -332,7 +327,7 @@ def test_checkpoints_answered_with_errors_after_they_were_applied_count_each_pag
 ) -> None:
     items = small_items(500)
     source = load_source(server, model, items)
-    target = model_table(server, "target")
+    target = new_model_table(server, "target")
     backfill = service(server, source, target)
     run = plan(backfill, segments=2)
     # Every injected error comes after DynamoDB applied the checkpoint; botocore sends the update again.
@@ -387,7 +382,7 @@ def test_the_applier_reaches_the_final_state_through_every_fault() -> None:
     clock = VirtualClock()
     with ModelServer(memory_settings(MEMORY), clock=clock) as server:
         model = server.model
-        source, target = model_table(server, "stream-source"), model_table(server, "applied")
+        source, target = new_model_table(server, "stream-source"), new_model_table(server, "applied")
         items = small_items(40)
         modified = [{**item, "version": {"N": "2"}} for item in items[:20]]
         records = [stream_record(source, index, "INSERT", item, None) for index, item in enumerate(items)]
@@ -430,7 +425,7 @@ def test_the_applier_reaches_the_final_state_through_every_fault() -> None:
 
 
 def test_the_applier_fails_loudly_when_the_target_keeps_throttling(server: ModelServer, model: DynamoDBModel) -> None:
-    source, target = model_table(server, "stream-source"), model_table(server, "refusing")
+    source, target = new_model_table(server, "stream-source"), new_model_table(server, "refusing")
     (item,) = small_items(1)
     faults(model, throttle_rate=1.0, fault_tables=frozenset({target}))
     consumer = applier(server, source, target, max_attempts=3)

@@ -13,8 +13,8 @@ import pytest
 from ddbmigrate.aws import client
 from devtools.datagen import generate_items
 from devtools.tables import create_table, load_items, scan_all
-from tests.support.live import cli, state_records
-from tests.support.tables import Item, by_key, normalize
+from tests.support.live import cli, run_migration, state_records
+from tests.support.tables import Item, by_key, enable_pitr, normalize
 
 SOURCE_KEY = {"pk": "S", "sk": "N"}
 ITEM_COUNT = 10_000
@@ -36,20 +36,6 @@ def expected_key_changing(item: Item) -> Item:
     result.pop("nothing")
     result["migrated"] = {"BOOL": True}
     return result
-
-
-def run_migration(terraform_dir: str, *args: str, json_path: Path) -> dict[str, Any]:
-    completed = cli("run", "--terraform-dir", terraform_dir, "--json-output", str(json_path), *args, check=False)
-    result: dict[str, Any] = json.loads(json_path.read_text())
-    result["_stdout"] = completed.stdout + completed.stderr
-    result["_exit_code"] = completed.returncode
-    return result
-
-
-def enable_point_in_time_recovery(table: str) -> None:
-    client("dynamodb").update_continuous_backups(
-        TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-    )
 
 
 @pytest.fixture
@@ -136,7 +122,7 @@ def test_in_place_adds_attribute_and_keeps_keys(
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "point-in-time recovery is not enabled" in refused.stderr
     # The rewrite is refused without a backup; the worker's plan step checks it again (DescribeContinuousBackups).
-    enable_point_in_time_recovery(source_table)
+    enable_pitr(client("dynamodb"), source_table)
 
     result = run_migration(outputs["_terraform_dir"], json_path=tmp_path / "run.json")
 
@@ -171,7 +157,7 @@ def test_cleanup_destination_table_requires_confirmation_then_replaces_target(
     executions = client("stepfunctions").list_executions(stateMachineArn=outputs["state_machine_arn"])["executions"]
     assert executions == []
     assert len(scan_all(target_table)) == 300, "a refused run must not touch the target"
-    enable_point_in_time_recovery(target_table)
+    enable_pitr(client("dynamodb"), target_table)
 
     confirmed = run_migration(
         outputs["_terraform_dir"],

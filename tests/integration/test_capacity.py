@@ -20,7 +20,7 @@ from ddbmigrate.aws import client
 from devtools.datagen import generate_items
 from devtools.tables import load_items, scan_all
 from tests.support import tables
-from tests.support.live import cli
+from tests.support.live import cli, run_migration
 
 GSI = "by-tenant"
 
@@ -71,14 +71,6 @@ def highest_capacity(*tables: str) -> Iterator[dict[str, dict[str, int]]]:
     finally:
         stop.set()
         poller.join(timeout=10)
-
-
-def run_migration(terraform_dir: str, *args: str, json_path: Path) -> dict[str, Any]:
-    completed = cli("run", "--terraform-dir", terraform_dir, "--json-output", str(json_path), *args, check=False)
-    result: dict[str, Any] = json.loads(json_path.read_text())
-    result["_stdout"] = completed.stdout + completed.stderr
-    result["_exit_code"] = completed.returncode
-    return result
 
 
 def history(execution_arn: str) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ import pytest
 from ddbmigrate.aws import client
 from devtools import REPO_ROOT, tfdocs
 from devtools.datagen import generate_items
-from devtools.tables import create_table, load_items, scan_all
+from devtools.tables import create_table, create_table_request, load_items, scan_all
 from devtools.terraform_setup import terraform_environment
 from migration_core.target_access import TargetAccess
 from tests.support.example_stack import EXAMPLES_DIR, ExampleStack
@@ -266,15 +266,7 @@ def cross_account(context: ExampleContext) -> None:
         table = context.unique_name(f"xa-{access[:4]}")
         create_table(table, SOURCE_KEY, stream=replicate)
         assert load_items(table, generate_items(ITEM_COUNT)) == ITEM_COUNT
-        there.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "N"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        there.create_table(**create_table_request(table, SOURCE_KEY))
         stack = context.apply(
             "cross-account",
             {
@@ -307,7 +299,7 @@ def cross_account(context: ExampleContext) -> None:
             pages = there.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
             return differences(expected, by_key([item for page in pages for item in page["Items"]], "pk", "sk"))
 
-        wait_until_settled(copied, f"the table in account {TARGET_ACCOUNT} equal to the source ({access})", timeout=60)
+        wait_until_settled(copied, f"the table in account {TARGET_ACCOUNT} equal to the source ({access})", timeout=180)
         cli("verify", "--terraform-dir", terraform_dir, "--distributed")
         cli("verify", "--terraform-dir", terraform_dir)
 

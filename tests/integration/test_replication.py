@@ -20,7 +20,7 @@ import pytest
 
 from ddbmigrate.aws import client
 from devtools.stack import Stack
-from devtools.tables import create_table, load_items, scan_all
+from devtools.tables import create_table, create_table_request, load_items, scan_all
 from tests.support.live import cli, queue_depth
 from tests.support.tables import Item, by_key, differences, normalize
 from tests.support.waits import wait_until_settled
@@ -295,12 +295,7 @@ def test_plan_refuses_a_source_without_a_new_and_old_images_stream(
 ) -> None:
     source = unique_name("nostream")
     target = unique_name("rtarget")
-    arguments: dict[str, Any] = {
-        "TableName": source,
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
+    arguments = create_table_request(source, {"pk": "S"})
     if stream:
         arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream}
     client("dynamodb").create_table(**arguments)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
 from devtools.faults import ModelServer, ModelSettings
+from tests.support import tables
 from tests.support.tables import REGION
 
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
@@ -25,6 +27,13 @@ def model_client(server: ModelServer, service: str = "dynamodb", *, config: Conf
         aws_secret_access_key="testing",
         config=config,
     )
+
+
+def model_table(server: ModelServer, name: str, key_schema: Mapping[str, str] | None = None) -> str:
+    """Create an on-demand table in the model (``pk`` S + ``sk`` N unless ``key_schema`` says otherwise); returns
+    its name."""
+    tables.create_table(model_client(server), name, key_schema or {"pk": "S", "sk": "N"})
+    return name
 
 
 def memory_settings(prefix: str) -> ModelSettings:

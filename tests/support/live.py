@@ -6,9 +6,12 @@ Clients come from ``ddbmigrate.aws.client``, which follows the environment the f
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 from ddbmigrate import replication_ops
 from ddbmigrate.aws import client
@@ -30,6 +33,16 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         raise AssertionError(
             f"ddb-migrate {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
         )
+    return result
+
+
+def run_migration(terraform_dir: str, *args: str, json_path: Path) -> dict[str, Any]:
+    """``ddb-migrate run`` on a deployment; its ``--json-output`` document, with ``_stdout`` (stdout and stderr)
+    and ``_exit_code`` added. A failed run does not fail here: the test checks the result."""
+    completed = cli("run", "--terraform-dir", terraform_dir, "--json-output", str(json_path), *args, check=False)
+    result: dict[str, Any] = json.loads(json_path.read_text())
+    result["_stdout"] = completed.stdout + completed.stderr
+    result["_exit_code"] = completed.returncode
     return result
 
 

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tests.support.tables import REGION
@@ -52,8 +51,10 @@ def reset_handlers() -> None:
     forwarder._runtime.cache_clear()
 
 
+@pytest.fixture(name="aws")
 def aws_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Body of each test module's ``aws`` fixture: fake credentials, fresh handler caches, moto."""
+    """The ``aws`` fixture of the replication test modules, which import it in place of the unit conftest's:
+    the handlers' environment with fake credentials, fresh handler caches, moto."""
     base_environment(monkeypatch)
     reset_handlers()
     with mock_aws():
@@ -120,11 +121,6 @@ def client_dynamodb() -> DynamoDBClient:
 
 def client_sqs() -> SQSClient:
     return boto3.client("sqs", region_name=REGION)
-
-
-def client_error(code: str, operation: str) -> ClientError:
-    response: Any = {"Error": {"Code": code, "Message": "slow down"}, "ResponseMetadata": {"HTTPStatusCode": 400}}
-    return ClientError(response, operation)
 
 
 def patch_boto3_client(monkeypatch: pytest.MonkeyPatch, service: str, client: Any) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from devtools.tables import create_table_request, scan_items
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -29,64 +31,24 @@ def create_table(
     projection: str = "KEYS_ONLY",
     stream: bool = False,
 ) -> dict[str, Any]:
-    """Create a table; returns its description.
-
-    ``key_schema`` maps each key attribute to its type, partition key first: ``{"pk": "S", "sk": "N"}``.
-    ``units`` (read, write) makes the table provisioned, None on-demand. ``indexes`` maps each global secondary
-    index to its key schema; a provisioned table's indexes get ``index_units`` (by index name) or the table's.
-    ``stream`` turns on a NEW_AND_OLD_IMAGES stream.
-    """
-    indexes = indexes or {}
-    types: dict[str, str] = dict(key_schema)
-    for index_keys in indexes.values():
-        types.update(index_keys)
-    arguments: dict[str, Any] = {
-        "TableName": name,
-        "KeySchema": key_elements(key_schema),
-        "AttributeDefinitions": [
-            {"AttributeName": attribute, "AttributeType": kind} for attribute, kind in types.items()
-        ],
-        "BillingMode": "PAY_PER_REQUEST" if units is None else "PROVISIONED",
-    }
-    if units is not None:
-        arguments["ProvisionedThroughput"] = provisioned(units)
-    if indexes:
-        arguments["GlobalSecondaryIndexes"] = [
-            {
-                "IndexName": index,
-                "KeySchema": key_elements(index_keys),
-                "Projection": {"ProjectionType": projection},
-                **(
-                    {}
-                    if units is None
-                    else {"ProvisionedThroughput": provisioned((index_units or {}).get(index, units))}
-                ),
-            }
-            for index, index_keys in indexes.items()
-        ]
-    if stream:
-        arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    """Create a table with ``client``; returns its description. The arguments are those of
+    ``devtools.tables.create_table_request``, which builds the request: ``key_schema`` maps each key attribute to
+    its type, partition key first (``{"pk": "S", "sk": "N"}``); ``units`` (read, write) makes it provisioned."""
+    arguments = create_table_request(
+        name,
+        key_schema,
+        units=units,
+        indexes=indexes,
+        index_units=index_units,
+        projection=projection,
+        stream=stream,
+    )
     return cast(dict[str, Any], client.create_table(**arguments)["TableDescription"])
-
-
-def key_elements(key_schema: Mapping[str, str]) -> list[dict[str, str]]:
-    """A KeySchema: the first attribute is the partition (HASH) key, a second one the sort (RANGE) key."""
-    return [
-        {"AttributeName": attribute, "KeyType": "HASH" if index == 0 else "RANGE"}
-        for index, attribute in enumerate(key_schema)
-    ]
-
-
-def provisioned(units: tuple[int, int]) -> dict[str, int]:
-    return {"ReadCapacityUnits": units[0], "WriteCapacityUnits": units[1]}
 
 
 def scan_all(client: DynamoDBClient, table: str, **arguments: Any) -> list[dict[str, Any]]:
     """Every item of a table, read with the low-level client exactly as DynamoDB returns it."""
-    items: list[dict[str, Any]] = []
-    for page in client.get_paginator("scan").paginate(TableName=table, **arguments):
-        items.extend(page["Items"])
-    return items
+    return scan_items(client, table, **arguments)
 
 
 def put_items(client: DynamoDBClient, table: str, items: Iterable[Mapping[str, Any]]) -> None:

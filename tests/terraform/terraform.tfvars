@@ -17,4 +17,5 @@ lambda_settings = {
   log_retention_days = 30
   kms_key_arn        = null
   tracing_enabled    = false
+  metrics_namespace  = "ddb-migrate"
 }

@@ -6,6 +6,7 @@ Fixtures only; the helpers they use are in ``tests/support``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
@@ -14,18 +15,14 @@ from moto import mock_aws
 
 from ddbmigrate.aws import client
 from tests.support import tables
-from tests.support.aws import use_fake_credentials
+from tests.support.aws import aws_credentials  # noqa: F401 - autouse: fake credentials for every test
+from tests.support.deployment import Deployed, deploy
 from tests.support.lambda_context import FakeLambdaContext
+from tests.support.replication import client_sqs, create_fifo_queue
 from tests.support.tables import REGION, STATE_TABLE, CreateTable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-
-@pytest.fixture(autouse=True)
-def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make sure no test can reach a real account or an endpoint configured in the developer's shell."""
-    use_fake_credentials(monkeypatch)
 
 
 @pytest.fixture
@@ -41,6 +38,21 @@ def aws() -> Iterator[None]:
     with mock_aws():
         yield
     client.cache_clear()
+
+
+@pytest.fixture
+def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Deployed:
+    """A deployment of the migration in moto, for the CLI to discover (``tests.support.deployment.deploy``)."""
+    return deploy(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def queue_url(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A FIFO replication queue in moto, named in ``QUEUE_URL`` for the stream forwarder. ``aws`` is the
+    requesting module's: the replication modules import their own (``tests.support.replication.aws``)."""
+    url = create_fifo_queue(client_sqs())
+    monkeypatch.setenv("QUEUE_URL", url)
+    return url
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from migration_core.models import PrewarmSpec, RunSpec
 from migration_core.transform import Transformer
 from tests.support.backfill import WORKER_ENVIRONMENT, import_handler, worker_config
 from tests.support.lambda_context import FakeLambdaContext
-from tests.support.tables import STATE_TABLE
+from tests.support.tables import STATE_TABLE, create_table
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -141,25 +141,8 @@ def prewarm_handler(monkeypatch: pytest.MonkeyPatch, dynamodb: DynamoDBClient) -
     for name, value in {**WORKER_ENVIRONMENT, **PREWARM_ENVIRONMENT}.items():
         monkeypatch.setenv(name, value)
     for name in ("source", "target"):
-        dynamodb.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "N"},
-            ],
-            BillingMode="PROVISIONED",
-            ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
-        )
-    dynamodb.create_table(
-        TableName=STATE_TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+        create_table(dynamodb, name, {"pk": "S", "sk": "N"}, units=(5, 5))
+    create_table(dynamodb, STATE_TABLE, {"pk": "S", "sk": "S"})
     yield import_handler()
     sys.modules.pop("backfill_worker.handler", None)
 

@@ -14,14 +14,9 @@ from click.testing import Result
 from ddbmigrate.aws import client
 from migration_core.guards import RunLock, stepfunctions_execution_status
 from tests.support.deployment import SOURCE, STATE, TARGET, Deployed, deploy, end_run, start_run
-from tests.support.tables import REGION
+from tests.support.tables import REGION, enable_pitr
 
 pytestmark = pytest.mark.usefixtures("aws")
-
-
-@pytest.fixture
-def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Deployed:
-    return deploy(tmp_path, monkeypatch)
 
 
 def executions(deployed: Deployed) -> list[str]:
@@ -36,12 +31,6 @@ def set_worker_environment(**variables: str) -> None:
     current = lambda_client.get_function_configuration(FunctionName="worker")["Environment"]["Variables"]
     lambda_client.update_function_configuration(
         FunctionName="worker", Environment={"Variables": {**current, **variables}}
-    )
-
-
-def enable_pitr(table: str) -> None:
-    boto3.client("dynamodb", region_name=REGION).update_continuous_backups(
-        TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
     )
 
 
@@ -162,7 +151,7 @@ def test_a_cleanup_is_refused_without_pitr_on_the_target_until_enabled_or_overri
     )
     assert json.loads(started["input"])["allow_without_pitr"] is True, "the plan step sees the override too"
     end_run(started["executionArn"], "SUCCEEDED")
-    enable_pitr(TARGET)
+    enable_pitr(boto3.client("dynamodb", region_name=REGION), TARGET)
     assert deployed.invoke("run", "--no-follow", "--name", "r3", *cleanup).exit_code == 0
     assert executions(deployed) == ["r2", "r3"]
 

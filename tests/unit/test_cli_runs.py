@@ -17,7 +17,7 @@ from rich.console import Console
 from ddbmigrate import runner
 from ddbmigrate.cli import main
 from ddbmigrate.deployment import load_deployment
-from tests.support.deployment import Deployed, answer, deploy, end_run, fake_terraform, start_run
+from tests.support.deployment import Deployed, answer, end_run, fake_terraform, start_run
 from tests.support.tables import REGION
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -44,11 +44,6 @@ REPORT_CAUSE = "\n".join(
         "Counts so far: scanned=120, written=100",
     ]
 )
-
-
-@pytest.fixture
-def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Deployed:
-    return deploy(tmp_path, monkeypatch)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from migration_core.batch_writer import (
 from migration_core.errors import WriteRetriesExhausted
 from migration_core.retry import RetryPolicy
 from migration_core.types import Item
+from tests.support.aws import client_error
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -41,11 +42,6 @@ Script = Callable[[int, list[dict[str, Any]]], list[dict[str, Any]]]
 
 def accept_all(call: int, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return []
-
-
-def client_error(code: str, status: int = 400) -> ClientError:
-    response: Any = {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
-    return ClientError(response, "BatchWriteItem")
 
 
 def key_text(request: dict[str, Any]) -> str:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import pytest
 from botocore.exceptions import (
-    ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
     ParamValidationError,
@@ -15,11 +13,7 @@ from botocore.exceptions import (
 )
 
 from migration_core.retry import RetryPolicy, is_retryable, is_throttling
-
-
-def client_error(code: str, status: int = 400) -> ClientError:
-    response: Any = {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
-    return ClientError(response, "BatchWriteItem")
+from tests.support.aws import client_error
 
 
 def test_delays_are_full_jitter_below_a_capped_exponential() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,12 +12,12 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from migration_core.errors import ConfigurationError
 from replication_consumer import handler
+from tests.support.aws import client_error
 from tests.support.lambda_context import FakeLambdaContext, emitted_metrics
 from tests.support.lambda_events import load_event
 from tests.support.replication import (
-    aws_sandbox,
+    aws_sandbox,  # noqa: F401 - the fixture `aws` here: the handlers' moto sandbox, not the conftest's
     client_dynamodb,
-    client_error,
     patch_boto3_client,
     queue_messages,
     records_of,
@@ -27,11 +26,6 @@ from tests.support.replication import (
 from tests.support.tables import create_table, scan_all
 
 DERIVE_TENANT_KEY = json.dumps([{"op": "derive", "attribute": "pk", "template": "{tenant}#{id}"}])
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    yield from aws_sandbox(monkeypatch)
 
 
 @pytest.fixture
@@ -80,7 +74,7 @@ class ThrottlingDynamoDB:
     def put_item(self, **kwargs: Any) -> Any:
         if self.failures:
             self.failures -= 1
-            raise client_error("ProvisionedThroughputExceededException", "PutItem")
+            raise client_error("ProvisionedThroughputExceededException", operation="PutItem")
         return self.real.put_item(**kwargs)
 
     def __getattr__(self, name: str) -> Any:

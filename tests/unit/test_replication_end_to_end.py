@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,27 +14,14 @@ from stream_forwarder import handler as forwarder
 from tests.support.lambda_context import FakeLambdaContext
 from tests.support.lambda_events import load_event
 from tests.support.replication import (
-    aws_sandbox,
+    aws_sandbox,  # noqa: F401 - the fixture `aws` here: the handlers' moto sandbox, not the conftest's
     client_dynamodb,
     client_sqs,
-    create_fifo_queue,
     drain_queue,
     records_of,
     sqs_event,
 )
 from tests.support.tables import create_table, scan_all
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    yield from aws_sandbox(monkeypatch)
-
-
-@pytest.fixture
-def queue_url(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = create_fifo_queue(client_sqs())
-    monkeypatch.setenv("QUEUE_URL", url)
-    return url
 
 
 def setup_tables(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 import pytest
@@ -14,14 +14,13 @@ from migration_core.replication import message_group_id
 from migration_core.replication_io import FifoForwarder
 from migration_core.retry import RetryPolicy
 from stream_forwarder import handler
+from tests.support.aws import client_error
 from tests.support.lambda_context import FakeLambdaContext, emitted_metrics
 from tests.support.lambda_events import load_event
 from tests.support.replication import (
-    aws_sandbox,
+    aws_sandbox,  # noqa: F401 - the fixture `aws` here: the handlers' moto sandbox, not the conftest's
     client_dynamodb,
-    client_error,
     client_sqs,
-    create_fifo_queue,
     drain_queue,
     patch_boto3_client,
     records_of,
@@ -30,18 +29,6 @@ from tests.support.replication import (
 from tests.support.tables import create_table
 
 FAST_RETRIES = RetryPolicy(max_attempts=4, base_seconds=0.001, cap_seconds=0.002)
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    yield from aws_sandbox(monkeypatch)
-
-
-@pytest.fixture
-def queue_url(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = create_fifo_queue(client_sqs())
-    monkeypatch.setenv("QUEUE_URL", url)
-    return url
 
 
 class FlakySqs:
@@ -68,7 +55,7 @@ class FlakySqs:
         self.calls.append(list(Entries))
         if self.throttled_calls:
             self.throttled_calls -= 1
-            raise client_error(self.error_code, "SendMessageBatch")
+            raise client_error(self.error_code, operation="SendMessageBatch")
         failed, passing = [], []
         for entry in Entries:
             group = entry["MessageGroupId"]

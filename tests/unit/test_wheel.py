@@ -56,6 +56,13 @@ def test_the_only_top_level_package_is_the_cli(wheel: Path) -> None:
     assert top_level == {"ddbmigrate", "ddb_migrate-0.1.0.dist-info"}
 
 
+def test_the_console_script_is_the_cli(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        entry_points = archive.read("ddb_migrate-0.1.0.dist-info/entry_points.txt").decode()
+
+    assert "[console_scripts]\nddb-migrate = ddbmigrate.cli:main" in entry_points
+
+
 def test_the_lambdas_shared_library_ships_inside_the_package_and_the_handlers_do_not(wheel: Path) -> None:
     packages = {str(Path(name).parent) for name in names(wheel) if name.endswith(".py")}
     library = {package for package in packages if package.startswith("ddbmigrate/_vendor/migration_core")}
