@@ -40,8 +40,12 @@ def test_documented_metrics_are_the_published_ones() -> None:
 
 def test_the_namespace_the_docs_name_is_the_one_terraform_sets() -> None:
     text = (ROOT / "docs" / "OBSERVABILITY.md").read_text(encoding="utf-8")
-    terraform = "\n".join(path.read_text(encoding="utf-8") for path in sorted((ROOT / "modules").glob("*/*.tf")))
+    modules = "\n".join(path.read_text(encoding="utf-8") for path in sorted((ROOT / "modules").glob("*/*.tf")))
+    root = (ROOT / "main.tf").read_text(encoding="utf-8")
 
-    namespaces = set(re.findall(r'POWERTOOLS_METRICS_NAMESPACE\s*=\s*"([^"]+)"', terraform))
-    assert namespaces == {"ddb-migrate"}
+    # One home: the root's lambda_settings, which modules/lambda_function puts into every function's environment.
+    assert set(re.findall(r'metrics_namespace\s*=\s*"([^"]+)"', root)) == {"ddb-migrate"}
+    assert set(re.findall(r"POWERTOOLS_METRICS_NAMESPACE\s*=\s*(\S+)", modules)) == {
+        "var.lambda_settings.metrics_namespace"
+    }
     assert '`POWERTOOLS_METRICS_NAMESPACE = "ddb-migrate"`' in text
