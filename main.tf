@@ -71,6 +71,7 @@ module "backfill" {
   worker                       = var.worker
   allow_target_cleanup         = var.allow_target_cleanup
   prewarm                      = var.prewarm
+  capacity_budget              = var.capacity_budget
 
   transform       = local.transform
   lambda_settings = local.lambda_settings

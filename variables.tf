@@ -626,6 +626,37 @@ variable "prewarm" {
   }
 }
 
+variable "capacity_budget" {
+  description = <<-EOT
+    The default capacity budget of every run, which a run's own max_read_rate / max_write_rate replace
+    (ddb-migrate run --max-read-rate / --max-write-rate; "" in the input turns the default off):
+      max_read_rate  - read units per second on each table the run reads (the source; the target too in verify
+                       and cleanup): units ("500") or a share of the table's capacity ("25%").
+      max_write_rate - write units per second on the table the run writes, GSI writes included, in the same forms.
+    null: no budget. A share is of the table's provisioned capacity (or what pre-warm raises it to), an on-demand
+    table's maximum throughput, else its warm throughput. The budget holds for the whole run, shared between the
+    segments running at once, and is measured from the ConsumedCapacity DynamoDB returns.
+  EOT
+  type = object({
+    max_read_rate  = optional(string)
+    max_write_rate = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition = alltrue([
+      for rate in [var.capacity_budget.max_read_rate, var.capacity_budget.max_write_rate] :
+      rate == null ? true : (
+        can(regex("^[0-9]+(\\.[0-9]+)?%?$", rate)) &&
+        try(tonumber(trimsuffix(rate, "%")) > 0, false) &&
+        (!endswith(rate, "%") || try(tonumber(trimsuffix(rate, "%")) <= 100, false))
+      )
+    ])
+    error_message = "capacity_budget.max_read_rate and max_write_rate must be units per second above 0 (\"500\") or a share of the table's capacity above 0% and at most 100% (\"25%\")."
+  }
+}
+
 variable "alarms" {
   description = <<-EOT
     CloudWatch alarms on the deployment (modules/alarms, docs/OBSERVABILITY.md): a failed backfill run, worker

@@ -115,6 +115,8 @@ class PreparedBackfill:
         write_concurrency: int,
         *,
         adaptive_rate: bool = True,
+        max_read_rate: str | None = None,
+        max_write_rate: str | None = None,
     ) -> None:
         # The worker as the root module deploys it by default (variables.tf: worker, prewarm), on the bench tables.
         config = WorkerConfig(
@@ -134,6 +136,9 @@ class PreparedBackfill:
             default_prewarm_read_units=12_000,
             default_prewarm_write_units=4_000,
             default_warm_throughput_on_demand=False,
+            default_max_read_rate=max_read_rate,
+            default_max_write_rate=max_write_rate,
+            max_concurrency=segments,
         )
         self.segments = segments
         self._planner = _service(aws.endpoint, config)

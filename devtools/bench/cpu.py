@@ -62,6 +62,7 @@ def _ours(canned: CannedDynamoDB, steps: Sequence[Mapping[str, Any]], concurrenc
     def run() -> Timing:
         pages = CopyPages(
             source_table="source",
+            target_table="target",
             transformer=transformer,
             source_key_schema=KEY_SCHEMA,
             target_key_schema=KEY_SCHEMA,

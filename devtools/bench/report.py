@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
 
 from .suite import CASE_KEYS
@@ -34,7 +34,7 @@ def render(document: dict[str, Any], console: Console | None = None) -> None:
         f"commit {str(versions.get('git_commit') or '?')[:10]}{' (dirty)' if versions.get('git_dirty') == 'True' else ''}"
     )
     cases = document["cases"]
-    renderers = {"a": _throughput, "b": _capacity, "c": _cpu, "d": _replication, "e": _projection}
+    renderers = {"a": _throughput, "b": _capacity, "c": _cpu, "d": _replication, "e": _projection, "f": _budget}
     for case, key in CASE_KEYS.items():
         if key in cases:
             console.print(renderers[case](cases[key]))
@@ -195,5 +195,106 @@ def _projection(result: dict[str, Any]) -> Table:
             _fmt(row["segments_needed_for_capacity"]),
             _fmt(row["hours_with_segments_needed"], 2),
             _fmt(row["seed_hours"], 1),
+        )
+    return table
+
+
+def _budget(result: dict[str, Any]) -> Group:
+    return Group(_budget_held(result), _budget_application(result))
+
+
+def _budget_held(result: dict[str, Any]) -> Table:
+    params = result["parameters"]
+    table = Table(
+        title=f"f. Capacity budget held: units/s the model counted over each run, as a least-squares slope "
+        f"(sust.) and the highest over {params['peak_window_seconds']:g} s (peak), vs the budget (tables at "
+        f"{params['headroom']:g}x the budget)",
+        title_justify="left",
+        caption=f"verdict: the binding budget's run rate within ±{params['tolerance']:.0%}, 'over' if any run rate "
+        f"is above {1 + params['tolerance']:g}x; 'below, CPU' where the machine was short of CPU (load or "
+        f"client + model cores near its {result['cpu_count']}): the budget is an upper bound, the machine set the "
+        "pace",
+        caption_justify="left",
+    )
+    for column in (
+        "N",
+        "binds",
+        "RCU\nbudget",
+        "RCU/s",
+        "sust.",
+        "peak",
+        "WCU\nbudget",
+        "WCU/s",
+        "sust.",
+        "peak",
+        "verdict",
+        "s",
+        "cores\nclient+model",
+        "load",
+        "lost",
+    ):
+        table.add_column(column, justify="left" if column in ("binds", "verdict") else "right", no_wrap=True)
+    for row in result["runs"]:
+        cells: list[str] = []
+        for kind in ("reads", "writes"):
+            data = row[kind]
+            cells += [
+                _fmt(data["budget"], 0),
+                f"{_fmt(data['per_second'])} {_ratio(data['ratio'])}",
+                _ratio(data["sustained_ratio"]),
+                _ratio(data["peak_ratio"]),
+            ]
+        verdict = row["verdict"] + (", CPU" if row["verdict"] == "below" and row["cpu_bound"] else "")
+        table.add_row(
+            str(row["segments"]),
+            row["binding"],
+            *cells,
+            verdict,
+            _fmt(row["wall_seconds"]),
+            f"{row['client_cpu_cores']:.2f}+{row['model_cpu_cores']:.2f}",
+            _fmt(row["load_average"]),
+            _fmt(row["lost_items"]),
+        )
+    return table
+
+
+def _budget_application(result: dict[str, Any]) -> Table:
+    params, application = result["parameters"], result["application"]
+    table = Table(
+        title=f"f. An application beside a backfill of {application['items']:,} items ({params['application_segments']} "
+        f"segments): {params['application_reads_per_second']:g} GetItem/s on a {params['source_read_capacity']:g} RCU "
+        f"source, {params['application_writes_per_second']:g} PutItem/s on a {params['target_write_capacity']:g} WCU "
+        f"target, no retries; budget = {params['budget_share']:g} x (capacity - application)",
+        title_justify="left",
+    )
+    for column in (
+        "backfill",
+        "RCU/WCU budget",
+        "GetItem",
+        "throttled",
+        "PutItem",
+        "throttled",
+        "backfill seconds",
+        "backfill throttled",
+        "RCU/s",
+        "WCU/s",
+        "lost",
+    ):
+        table.add_column(column, justify="left" if column == "backfill" else "right")
+    for row in application["runs"]:
+        budgets = "-" if row["read_budget_rcu"] is None else f"{row['read_budget_rcu']:g} / {row['write_budget_wcu']:g}"
+        get_item, put_item = row["application_get_item"], row["application_put_item"]
+        table.add_row(
+            row["variant"],
+            budgets,
+            _fmt(get_item["requests"]),
+            _fmt(get_item["throttled"]),
+            _fmt(put_item["requests"]),
+            _fmt(put_item["throttled"]),
+            _fmt(row["wall_seconds"]),
+            _fmt(row["backfill_throttled_requests"]),
+            _fmt(row["reads"]["per_second"]),
+            _fmt(row["writes"]["per_second"]),
+            _fmt(row["lost_items"]),
         )
     return table

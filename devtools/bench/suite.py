@@ -10,18 +10,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import capacity, cpu, projection, replication, throughput
+from . import budget, capacity, cpu, projection, replication, throughput
 from .common import machine_info, versions
 from .harness import bench_aws
 
 SCHEMA = "ddb-migrate.bench/1"
-CASES = ("a", "b", "c", "d", "e")
+CASES = ("a", "b", "c", "d", "e", "f")
 CASE_KEYS = {
     "a": "a_throughput",
     "b": "b_capacity",
     "c": "c_cpu",
     "d": "d_replication",
     "e": "e_projection",
+    "f": "f_budget",
 }
 
 
@@ -33,6 +34,7 @@ class SuiteConfig:
     cpu: cpu.CpuParameters
     replication: replication.ReplicationParameters
     projection: projection.ProjectionParameters = field(default_factory=projection.ProjectionParameters)
+    budget: budget.BudgetParameters = field(default_factory=budget.BudgetParameters)
 
 
 FULL = SuiteConfig(
@@ -52,6 +54,9 @@ QUICK = SuiteConfig(
     ),
     cpu=cpu.CpuParameters(small_items=600, large_items=150, runs=1),
     replication=replication.ReplicationParameters(events=120, lag_on_emulator=False),
+    budget=budget.BudgetParameters(
+        segments=(2,), seconds_of_work=2.0, application_segments=2, application_seconds_of_work=5.0
+    ),
 )
 
 
@@ -79,7 +84,7 @@ def run_suite(
     timings: dict[str, float] = {}
     if "c" in cases:
         results[CASE_KEYS["c"]] = _timed("c", timings, progress, lambda: cpu.run(config.cpu))
-    if {"a", "b", "d"} & set(cases):
+    if {"a", "b", "d", "f"} & set(cases):
         with bench_aws() as aws:
             if "a" in cases:
                 results[CASE_KEYS["a"]] = _timed("a", timings, progress, lambda: throughput.run(aws, config.throughput))
@@ -89,6 +94,8 @@ def run_suite(
                 results[CASE_KEYS["d"]] = _timed(
                     "d", timings, progress, lambda: replication.run(aws, config.replication)
                 )
+            if "f" in cases:
+                results[CASE_KEYS["f"]] = _timed("f", timings, progress, lambda: budget.run(aws, config.budget))
     if "e" in cases:
         results[CASE_KEYS["e"]] = _timed(
             "e",
@@ -129,6 +136,8 @@ def lost_items(document: dict[str, Any]) -> int:
         replicated = cases[CASE_KEYS["d"]]
         lost += replicated["throughput"]["lost_events"] + replicated["throughput"]["failed_events"]
         lost += replicated.get("lag", {}).get("lost_items", 0)
+    if CASE_KEYS["f"] in cases:
+        lost += cases[CASE_KEYS["f"]]["summary"]["lost_items"]
     return int(lost)
 
 

@@ -18,6 +18,8 @@
 - UpdateItem is all or nothing on DynamoDB; moto leaves the key-only item it created, or a half-applied
   update, when the update fails part-way (an arithmetic overflow, an item grown past 400 KB). The patched
   ``update_item`` puts the item back as it was.
+- ConsumedCapacity: moto answers a constant whatever the items' sizes, the read consistency and the secondary
+  indexes; :mod:`.dynamodb_capacity` (applied from here, after the patches above) computes it as DynamoDB does.
 
 :mod:`.moto_patches` applies these with the emulator's other patches, before the DynamoDB speed-ups
 (whose table lock then also covers the restoring done here).
@@ -43,7 +45,7 @@ from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.utilities.aws_headers import amz_crc32
 
-from . import dynamodb_numbers
+from . import dynamodb_capacity, dynamodb_numbers
 from .dynamodb_numbers import NumberError
 
 SERVICE = "dynamodb"
@@ -391,6 +393,10 @@ _PATCHED = (
 
 def compatibility_problems() -> list[str]:
     """What in the installed moto no longer matches what these patches assume (empty if all is well)."""
+    return _own_problems() + dynamodb_capacity.compatibility_problems()
+
+
+def _own_problems() -> list[str]:
     problems = [f"{owner.__qualname__}.{name} is missing" for owner, name in _PATCHED if name not in owner.__dict__]
     if problems:
         return problems
@@ -413,3 +419,4 @@ def apply(patches: Patches) -> None:
     """Apply every patch of this module; the caller has checked :func:`compatibility_problems`."""
     for owner, name, value in _replacements():
         patches.apply(owner, name, value)
+    dynamodb_capacity.apply(patches)

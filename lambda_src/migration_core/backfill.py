@@ -10,6 +10,7 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any, cast
 
 from migration_core.batch_writer import ParallelBatchWriter
+from migration_core.budget import SegmentBudget, resolve_budget
 from migration_core.capacity import capacity_cause_lines, capacity_report
 from migration_core.clock import Clock, utc_now
 from migration_core.config import WorkerConfig
@@ -103,6 +104,7 @@ class BackfillService:
             if table.status != "ACTIVE":
                 raise InvalidInput(f"table {table.name!r} is {table.status}, not ACTIVE; retry when it is ACTIVE")
             self._key_schemas[table.name] = table.key_schema
+        run = resolve_budget(run, {source.name: source.facts, target.name: target.facts})
         mutated = mutated_table(
             mode=run.mode, in_place=run.in_place, cleanup=run.cleanup, target_table=run.target_table
         )
@@ -150,24 +152,46 @@ class BackfillService:
             remaining_ms, self._config.time_safety_margin_seconds, run.time_budget_seconds, self._monotonic
         )
         target_key_schema = self._key_schema(run.target_table)
+        capacity = SegmentBudget(
+            client=self._client,
+            state_table=self._config.state_table,
+            run=run,
+            phase=request.phase,
+            segment=request.segment,
+            planned_segments=_sampled_segment_count(run),
+            max_concurrency=self._config.max_concurrency,
+            monotonic=self._monotonic,
+            sleep=self._sleep,
+        )
         pages: PageHandler
         if request.phase == "verify":
-            pages = self._verify_pages(run, request.segment)
+            pages = self._verify_pages(run, request.segment, capacity)
         elif request.phase == "copy":
             pages = self._copy_pages(run)
         else:
             pages = self._cleanup_pages(run)
-        with ParallelBatchWriter(
-            self._write_client, run.target_table, target_key_schema, self._config.write_concurrency, self._retry_policy
-        ) as writer:
+        with (
+            capacity,
+            ParallelBatchWriter(
+                self._write_client,
+                run.target_table,
+                target_key_schema,
+                self._config.write_concurrency,
+                self._retry_policy,
+                budget=capacity.writes(run.target_table),
+            ) as writer,
+        ):
             worker = SegmentWorker(
                 client=self._target_client if request.phase == "cleanup" else self._client,
                 state=self._state,
                 writer=writer,
                 page_limit=run.scan_page_size or self._config.scan_page_limit,
+                capacity=capacity,
                 monotonic=self._monotonic,
             )
-            return worker.run(request, pages, budget)
+            result = worker.run(request, pages, budget)
+            capacity.segment_done = result.done
+            return result
 
     def hand_off(self, request: SegmentRequest) -> dict[str, Any]:
         """Record that the segment continues in the next pass of its Map: its child execution is ending."""
@@ -212,7 +236,7 @@ class BackfillService:
         _require_complete(run, records, "copy")
         self._state.finish_run(run.run_id, "SUCCEEDED")
         self._lock.release(run.run_id)
-        return {
+        result: dict[str, Any] = {
             "run_id": run.run_id,
             "segments": run.total_segments,
             "segments_done": sum(1 for record in records if record.phase == "copy" and record.done),
@@ -220,6 +244,15 @@ class BackfillService:
             "duration_seconds": round(duration, 3),
             "items_per_second": round(totals.written / duration, 1) if duration > 0 else 0.0,
         }
+        if run.read_budget or run.write_budget:
+            result["budget"] = {
+                "read_units_per_second": run.read_budget,
+                "write_units_per_second": run.write_budget,
+                # Over the whole run, phases and the time between them included.
+                "consumed_rcu_per_second": round(totals.consumed_rcu / duration, 1) if duration > 0 else 0.0,
+                "consumed_wcu_per_second": round(totals.consumed_wcu / duration, 1) if duration > 0 else 0.0,
+            }
+        return result
 
     def report_failure(self, run: RunSpec, error: Any, capacity: Any = None) -> dict[str, str]:
         """Turn the Map's failure into one readable cause for the execution's final Fail state.
@@ -263,21 +296,22 @@ class BackfillService:
     def _copy_pages(self, run: RunSpec) -> CopyPages:
         return CopyPages(
             source_table=run.source_table,
+            target_table=run.target_table,
             transformer=self.transformer,
             source_key_schema=self._key_schema(run.source_table),
             target_key_schema=self._key_schema(run.target_table),
             in_place=run.in_place,
         )
 
-    def _verify_pages(self, run: RunSpec, segment: int) -> VerifyPages:
+    def _verify_pages(self, run: RunSpec, segment: int, capacity: SegmentBudget) -> VerifyPages:
         source_schema = self._key_schema(run.source_table)
         target_schema = self._key_schema(run.target_table)
         verifier = Verifier(
             transformer=self.transformer,
             source_key_schema=source_schema,
             target_key_schema=target_schema,
-            source_reader=ItemReader(self._client, run.source_table, source_schema, self._retry_policy),
-            target_reader=ItemReader(self._target_client, run.target_table, target_schema, self._retry_policy),
+            source_reader=self._reader(self._client, run.source_table, source_schema, capacity),
+            target_reader=self._reader(self._target_client, run.target_table, target_schema, capacity),
         )
         return VerifyPages(
             source_table=run.source_table,
@@ -287,6 +321,11 @@ class BackfillService:
             sleep=self._sleep,
             monotonic=self._monotonic,
         )
+
+    def _reader(
+        self, client: DynamoDBClient, table: str, key_schema: dict[str, str], capacity: SegmentBudget
+    ) -> ItemReader:
+        return ItemReader(client, table, key_schema, self._retry_policy, budget=capacity.reads(table))
 
     def _verify_summary(self, run: RunSpec, records: list[SegmentRecord], duration: float) -> dict[str, Any]:
         verify_records = sorted((r for r in records if r.phase == "verify"), key=lambda r: r.segment)

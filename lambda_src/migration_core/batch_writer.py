@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from migration_core.budget import BudgetedCalls, charged
 from migration_core.errors import SAMPLE_KEY_LIMIT, WriteRetriesExhausted
 from migration_core.items import KeySchema, key_of
 from migration_core.retry import RetryPolicy, is_retryable, is_throttling
@@ -197,6 +198,9 @@ class ParallelBatchWriter:
     :class:`SendPacer`, for the writer's whole life: a chunk's own backoff restarts whenever a call makes
     progress, so against a table with no capacity left the chunks in flight would otherwise keep resending at
     the shortest backoff. A retry first waits its own jittered backoff, then its turn.
+
+    With a ``budget`` every call also waits until the run's capacity budget allows it, and is charged the
+    units DynamoDB says it consumed (see :mod:`migration_core.budget`).
     """
 
     def __init__(
@@ -207,6 +211,7 @@ class ParallelBatchWriter:
         concurrency: int,
         retry_policy: RetryPolicy,
         *,
+        budget: BudgetedCalls | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if concurrency < 1:
@@ -215,6 +220,7 @@ class ParallelBatchWriter:
         self._table_name = table_name
         self._key_schema = key_schema
         self._retry = retry_policy
+        self._budget = budget
         self.pacer = (
             SendPacer(retry_policy.cap_seconds, sleep=retry_policy.sleep, monotonic=monotonic)
             if retry_policy.adaptive_rate
@@ -288,9 +294,12 @@ class ParallelBatchWriter:
                 self._retry.sleep(backoff)
             started = pacer.acquire(len(pending)) if pacer is not None else 0.0
             try:
-                response = self._client.batch_write_item(
-                    RequestItems={self._table_name: pending}, ReturnConsumedCapacity="TOTAL"
-                )
+                with charged(self._budget, len(pending)) as consumed:
+                    response = self._client.batch_write_item(
+                        RequestItems={self._table_name: pending}, ReturnConsumedCapacity="TOTAL"
+                    )
+                    units = sum(entry.get("CapacityUnits", 0.0) for entry in response.get("ConsumedCapacity", []))
+                    consumed(units)
             except (ClientError, BotoCoreError) as error:
                 if not is_retryable(error):
                     raise
@@ -300,9 +309,7 @@ class ParallelBatchWriter:
                 accepted = 0
                 unprocessed = pending
             else:
-                outcome.consumed_wcu += sum(
-                    entry.get("CapacityUnits", 0.0) for entry in response.get("ConsumedCapacity", [])
-                )
+                outcome.consumed_wcu += units
                 unprocessed = list(response.get("UnprocessedItems", {}).get(self._table_name, []))
                 accepted = len(pending) - len(unprocessed)
                 outcome.accepted += accepted

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 from botocore.config import Config
 
+from migration_core.budget import RateSetting
 from migration_core.environment import Environment
-from migration_core.errors import ConfigurationError
+from migration_core.errors import ConfigurationError, InvalidInput
 from migration_core.models import MAX_PREWARM_UNITS
 from migration_core.replication import Cutoff, validate_max_message_bytes
 from migration_core.retry import RetryPolicy
@@ -48,6 +49,11 @@ class WorkerConfig:
     default_prewarm_read_units: int
     default_prewarm_write_units: int
     default_warm_throughput_on_demand: bool
+    # The capacity budget of a run that does not give its own ("500" units/s or "25%"; None: no budget), and
+    # how many segments the Map runs at once: a starting segment's share of the budget until it counts them.
+    default_max_read_rate: str | None
+    default_max_write_rate: str | None
+    max_concurrency: int
     # A target in another account: reached through an assumed role, or by its ARN (its resource-based policy).
     target_access: TargetAccess = field(default_factory=TargetAccess)
 
@@ -92,6 +98,9 @@ class WorkerConfig:
             default_warm_throughput_on_demand=env.boolean("DEFAULT_PREWARM_WARM_THROUGHPUT"),
             default_prewarm_read_units=env.integer("DEFAULT_PREWARM_RCU"),
             default_prewarm_write_units=env.integer("DEFAULT_PREWARM_WCU"),
+            default_max_read_rate=_rate(env, "DEFAULT_MAX_READ_RATE"),
+            default_max_write_rate=_rate(env, "DEFAULT_MAX_WRITE_RATE"),
+            max_concurrency=env.integer("MAX_CONCURRENCY"),
             target_access=TargetAccess.from_environment(environ),
         )
 
@@ -105,6 +114,16 @@ class WorkerConfig:
         return RetrySettings(self.max_write_attempts, self.backoff_base_ms, self.backoff_cap_ms).policy(
             sleep=sleep, rng=rng
         )
+
+
+def _rate(env: Environment, name: str) -> str | None:
+    """Blank for no budget; the variable must be set, as every other."""
+    env.required_present(name)
+    try:
+        setting = RateSetting.parse(env.optional(name), f"environment variable {name}")
+    except InvalidInput as error:
+        raise ConfigurationError(str(error)) from None
+    return None if setting is None else str(setting)
 
 
 def read_client_config() -> Config:

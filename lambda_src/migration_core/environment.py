@@ -22,6 +22,11 @@ class Environment:
         """The stripped value, or None when the variable is unset or blank."""
         return self._environ.get(name, "").strip() or None
 
+    def required_present(self, name: str) -> None:
+        """Raise unless the variable is set, blank allowed (a blank value means "none" for some settings)."""
+        if name not in self._environ:
+            raise ConfigurationError(f"environment variable {name} is required (blank for none)")
+
     def required(self, name: str) -> str:
         value = self.optional(name)
         if value is None:

@@ -120,6 +120,35 @@ class TableFacts:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """A run's capacity budget in units per second, per table name (``RunSpec.read_budget`` / ``write_budget``)."""
+
+    read: Mapping[str, float] = field(default_factory=dict)
+    write: Mapping[str, float] = field(default_factory=dict)
+
+
+def budget_warnings(budget: Budget, tables: Mapping[str, TableFacts]) -> list[str]:
+    """A budget above what a table delivers: the table, not the budget, then limits the run."""
+    warnings = []
+    for kind, rates, capacity_of in (
+        ("read", budget.read, TableFacts.read_rate),
+        ("write", budget.write, TableFacts.write_rate),
+    ):
+        for name, units in rates.items():
+            table = tables.get(name)
+            if table is None:
+                continue
+            capacity = capacity_of(table)
+            if units > capacity:
+                warnings.append(
+                    f"warning: the {kind} budget of {units:,.0f} units/s on {name} exceeds what the table delivers "
+                    f"({capacity:,.0f} units/s): the run takes what the table has, and the application competes "
+                    f"with it; lower the budget or raise the table's capacity"
+                )
+    return warnings
+
+
+@dataclass(frozen=True)
 class PhaseEstimate:
     """One pass over a table: the Scan of ``read_table`` and the writes (or deletes) on ``write_table``."""
 
@@ -175,8 +204,18 @@ def scan_read_units(table: TableFacts) -> float:
     return table.size_bytes / READ_UNIT_BYTES * EVENTUALLY_CONSISTENT_FACTOR
 
 
-def estimate_phase(phase: str, read_table: TableFacts, write_table: TableFacts, prices: Prices) -> PhaseEstimate:
-    """A copy (read the source, write its items to the target) or a cleanup (read the target, delete its items)."""
+def estimate_phase(
+    phase: str,
+    read_table: TableFacts,
+    write_table: TableFacts,
+    prices: Prices,
+    budget: Budget | None = None,
+) -> PhaseEstimate:
+    """A copy (read the source, write its items to the target) or a cleanup (read the target, delete its items).
+
+    With a ``budget`` the phase reads and writes at most at its rates; writes count their GSI writes too.
+    """
+    budget = budget or Budget()
     items = read_table.item_count
     read_units = scan_read_units(read_table)
     # Writes are sized by the items read; a cleanup's deletes by the target's own items (the same table).
@@ -192,6 +231,19 @@ def estimate_phase(phase: str, read_table: TableFacts, write_table: TableFacts, 
             f"writes on {write_table.name} ({write_table.write_rate():,.0f} WCU/s)",
         ),
     ]
+    read_budget = budget.read.get(read_table.name)
+    if read_budget is not None:
+        limits.append(
+            (_seconds(read_units, read_budget), f"the read budget on {read_table.name} ({read_budget:,.0f} RCU/s)")
+        )
+    write_budget = budget.write.get(write_table.name)
+    if write_budget is not None:
+        limits.append(
+            (
+                _seconds(write_units + index_write_units, write_budget),
+                f"the write budget on {write_table.name} ({write_budget:,.0f} WCU/s, GSIs included)",
+            )
+        )
     for index in write_table.indexes:
         rate = _rate(index.write_units, on_demand=write_table.on_demand)
         limits.append(
@@ -215,13 +267,21 @@ def estimate_phase(phase: str, read_table: TableFacts, write_table: TableFacts, 
     )
 
 
-def estimate_run(source: TableFacts, target: TableFacts, *, cleanup: bool, prices: Prices | None = None) -> RunEstimate:
+def estimate_run(
+    source: TableFacts,
+    target: TableFacts,
+    *,
+    cleanup: bool,
+    prices: Prices | None = None,
+    budget: Budget | None = None,
+) -> RunEstimate:
     prices = prices or Prices()
+    budget = budget or Budget()
     phases: list[PhaseEstimate] = []
     if cleanup:
-        phases.append(estimate_phase("cleanup", target, target, prices))
-    phases.append(estimate_phase("copy", source, target, prices))
-    notes = [SIX_HOURS_NOTE]
+        phases.append(estimate_phase("cleanup", target, target, prices, budget))
+    phases.append(estimate_phase("copy", source, target, prices, budget))
+    notes = [SIX_HOURS_NOTE, *budget_warnings(budget, {table.name: table for table in (source, target)})]
     if target.indexes:
         notes.append(
             f"GSI writes assume every item is projected into all {len(target.indexes)} GSI(s) of {target.name}"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, TypeGuard, cast
 
 from migration_core.attribute_values import item_from_json, item_to_json
+from migration_core.budget import RateSetting
 from migration_core.errors import InvalidInput
 from migration_core.types import Item
 
@@ -75,6 +76,12 @@ class RunSpec:
     sample_fraction: float = 1.0
     # Capacity to raise before the Maps and restore after them; None: the run leaves capacity alone.
     prewarm: PrewarmSpec | None = None
+    # The capacity budget as given ("500" units/s or "25%" of the table's capacity; None: no budget), and as
+    # the plan step resolved it: units per second per table read or written (see migration_core.budget).
+    max_read_rate: str | None = None
+    max_write_rate: str | None = None
+    read_budget: dict[str, float] = field(default_factory=dict)
+    write_budget: dict[str, float] = field(default_factory=dict)
 
     def to_event(self) -> dict[str, Any]:
         event = asdict(self)
@@ -82,6 +89,10 @@ class RunSpec:
         # machine's PrewarmChoice tests the field with IsPresent.
         if self.prewarm is None:
             del event["prewarm"]
+        # The same for a run without a budget (the common case).
+        for name in ("max_read_rate", "max_write_rate", "read_budget", "write_budget"):
+            if not event[name]:
+                del event[name]
         return event
 
     @classmethod
@@ -118,6 +129,10 @@ class RunSpec:
                 raise InvalidInput(f"run.{name} must be true or false, got {value!r}")
         raw_prewarm = payload.get("prewarm")
         prewarm = None if raw_prewarm is None else PrewarmSpec.from_event(raw_prewarm)
+        rates = {
+            name: RateSetting.parse(payload.get(name), f"run.{name}") for name in ("max_read_rate", "max_write_rate")
+        }
+        budgets = {name: _budget(payload.get(name, {}), f"run.{name}") for name in ("read_budget", "write_budget")}
         return cls(
             run_id=payload["run_id"],
             source_table=payload["source_table"],
@@ -131,7 +146,19 @@ class RunSpec:
             settle_seconds=settle_seconds,
             sample_fraction=sample_fraction,
             prewarm=prewarm,
+            max_read_rate=None if rates["max_read_rate"] is None else str(rates["max_read_rate"]),
+            max_write_rate=None if rates["max_write_rate"] is None else str(rates["max_write_rate"]),
+            read_budget=budgets["read_budget"],
+            write_budget=budgets["write_budget"],
         )
+
+
+def _budget(payload: Any, name: str) -> dict[str, float]:
+    if not isinstance(payload, Mapping) or not all(
+        isinstance(table, str) and _is_number(units) and units > 0 for table, units in payload.items()
+    ):
+        raise InvalidInput(f"{name} must map table names to units per second above 0, got {payload!r}")
+    return {table: float(units) for table, units in payload.items()}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from migration_core.budget import RateSetting
 from migration_core.config import WorkerConfig
 from migration_core.errors import InvalidInput
 from migration_core.guards import OVERRIDE_FIELDS, GuardOverrides
@@ -28,6 +29,8 @@ EXECUTION_INPUT_FIELDS = frozenset(
         "prewarm_wcu",
         "prewarm_on_demand_warm_throughput",
         "resume_run_id",
+        "max_read_rate",
+        "max_write_rate",
         *OVERRIDE_FIELDS,
     }
 )
@@ -97,6 +100,7 @@ def parse_execution_input(raw: Any, *, run_id: Any, config: WorkerConfig) -> Run
     in_place = source_table == target_table
     cleanup = _cleanup(execution_input, config, target_table, in_place=in_place)
     prewarm = _prewarm(execution_input, config)
+    max_read_rate, max_write_rate = _budget(execution_input, config, mode)
     return RunSpec(
         run_id=run_id,
         source_table=source_table,
@@ -110,7 +114,25 @@ def parse_execution_input(raw: Any, *, run_id: Any, config: WorkerConfig) -> Run
         settle_seconds=settle_seconds,
         sample_fraction=sample_fraction,
         prewarm=prewarm,
+        max_read_rate=max_read_rate,
+        max_write_rate=max_write_rate,
     )
+
+
+def _budget(execution_input: Mapping[str, Any], config: WorkerConfig, mode: str) -> tuple[str | None, str | None]:
+    """max_read_rate and max_write_rate, the deployment's where the input has none; a verify has no write budget."""
+    max_read_rate = _rate(execution_input, "max_read_rate", config.default_max_read_rate)
+    if mode != "verify":
+        return max_read_rate, _rate(execution_input, "max_write_rate", config.default_max_write_rate)
+    if _rate(execution_input, "max_write_rate", None) is not None:
+        raise InvalidInput("max_write_rate does not apply to mode verify, which only reads; use max_read_rate")
+    return max_read_rate, None
+
+
+def _rate(execution_input: Mapping[str, Any], field: str, default: str | None) -> str | None:
+    """A budget field in its normal form ("500", "25%"); null or "" in the input turns the deployment's off."""
+    setting = RateSetting.parse(execution_input.get(field, default), field)
+    return None if setting is None else str(setting)
 
 
 def _cleanup(execution_input: Mapping[str, Any], config: WorkerConfig, target_table: str, *, in_place: bool) -> bool:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from migration_core.attribute_values import format_key
 from migration_core.batch_writer import ParallelBatchWriter
+from migration_core.budget import SegmentBudget, charged, page_limit
 from migration_core.errors import InvalidItemError, TransformError
 from migration_core.items import KeySchema, key_of, validate_target_item
 from migration_core.models import SegmentCounts, SegmentRequest, SegmentResult
@@ -72,6 +73,11 @@ class PageHandler(Protocol):
     @property
     def projection(self) -> Sequence[str] | None: ...
 
+    @property
+    def write_table(self) -> str | None:
+        """The table the phase writes (None: it only reads)."""
+        ...
+
     def process(self, items: list[Item], writer: ParallelBatchWriter) -> SegmentCounts: ...
 
 
@@ -82,12 +88,14 @@ class CopyPages:
         self,
         *,
         source_table: str,
+        target_table: str,
         transformer: Transformer,
         source_key_schema: KeySchema,
         target_key_schema: KeySchema,
         in_place: bool,
     ) -> None:
         self._source_table = source_table
+        self._target_table = target_table
         self._transformer = transformer
         self._source_key_schema = source_key_schema
         self._target_key_schema = target_key_schema
@@ -100,6 +108,10 @@ class CopyPages:
     @property
     def projection(self) -> Sequence[str] | None:
         return None
+
+    @property
+    def write_table(self) -> str | None:
+        return self._target_table
 
     def prepare(self, items: Sequence[Item]) -> tuple[list[Item], int]:
         """Transform and validate a page; returns the items to write and how many sources produced none.
@@ -155,6 +167,10 @@ class CleanupPages:
     def projection(self) -> Sequence[str] | None:
         return list(self._target_key_schema)
 
+    @property
+    def write_table(self) -> str | None:
+        return self._target_table
+
     def process(self, items: list[Item], writer: ParallelBatchWriter) -> SegmentCounts:
         stats = writer.delete_many(key_of(item, self._target_key_schema) for item in items)
         return SegmentCounts(
@@ -201,6 +217,10 @@ class VerifyPages:
     def projection(self) -> Sequence[str] | None:
         return None
 
+    @property
+    def write_table(self) -> str | None:
+        return None
+
     def process(self, items: list[Item], writer: ParallelBatchWriter) -> SegmentCounts:
         checked_at = self._monotonic()
         check = self._verifier.check_page(items)
@@ -233,13 +253,19 @@ class SegmentWorker:
         state: StateStore,
         writer: ParallelBatchWriter,
         page_limit: int | None = None,
+        capacity: SegmentBudget | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._state = state
         self._writer = writer
         self._page_limit = page_limit
+        self._capacity = capacity
         self._monotonic = monotonic
+        # Units per item scanned so far (read, written): sizes the pages of a budgeted run.
+        self._scanned = 0
+        self._read_units = 0.0
+        self._write_units = 0.0
 
     def run(self, request: SegmentRequest, pages: PageHandler, budget: TimeBudget) -> SegmentResult:
         try:
@@ -278,6 +304,9 @@ class SegmentWorker:
                 if page.last_evaluated_key is not None and budget.seconds_left() > 2 * longest_page_seconds:
                     next_page = scan_ahead.submit(scan, page.last_evaluated_key)
                 counts = pages.process(page.items, self._writer) + SegmentCounts(consumed_rcu=page.consumed_rcu)
+                self._scanned += len(page.items)
+                self._read_units += counts.consumed_rcu
+                self._write_units += counts.consumed_wcu
                 token = self._state.save_page(run_id, phase, segment, counts, page.last_evaluated_key, previous=token)
                 totals += counts
                 if page.last_evaluated_key is None:
@@ -302,15 +331,32 @@ class SegmentWorker:
         }
         if exclusive_start_key is not None:
             arguments["ExclusiveStartKey"] = exclusive_start_key
-        if self._page_limit is not None:
-            arguments["Limit"] = self._page_limit
+        limit = self._limit(pages)
+        if limit is not None:
+            arguments["Limit"] = limit
         if pages.projection is not None:
             names = {f"#k{index}": name for index, name in enumerate(pages.projection)}
             arguments["ProjectionExpression"] = ", ".join(names)
             arguments["ExpressionAttributeNames"] = names
-        response = self._client.scan(**arguments)
+        reads = None if self._capacity is None else self._capacity.reads(pages.table_name)
+        with charged(reads, limit or 1) as consumed:
+            response = self._client.scan(**arguments)
+            units = response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0)
+            consumed(units)
         return ScanPage(
             items=cast("list[Item]", response.get("Items", [])),
             last_evaluated_key=cast("Item | None", response.get("LastEvaluatedKey")),
-            consumed_rcu=response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0),
+            consumed_rcu=units,
         )
+
+    def _limit(self, pages: PageHandler) -> int | None:
+        """The configured page size, made smaller when a budget would make a page last long."""
+        if self._capacity is None:
+            return self._page_limit
+        per_item = (
+            (self._read_units / self._scanned, self._write_units / self._scanned) if self._scanned else (0.0, 0.0)
+        )
+        budgeted = page_limit(self._capacity, pages.table_name, pages.write_table, per_item)
+        if budgeted is None:
+            return self._page_limit
+        return budgeted if self._page_limit is None else min(budgeted, self._page_limit)

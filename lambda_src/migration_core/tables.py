@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from migration_core.errors import InvalidInput
+from migration_core.estimate import TableFacts
 from migration_core.items import key_schema_from_description
 
 if TYPE_CHECKING:
@@ -21,6 +22,8 @@ class TableInfo:
     key_schema: dict[str, str]
     # DynamoDB's estimate, refreshed about every six hours.
     item_count: int
+    # Capacity mode, limits and sizes: what a budget given as a share is a share of.
+    facts: TableFacts
 
 
 def describe_table(client: DynamoDBClient, name: str) -> TableInfo:
@@ -37,4 +40,5 @@ def describe_table(client: DynamoDBClient, name: str) -> TableInfo:
         status=table.get("TableStatus", "UNKNOWN"),
         key_schema=key_schema_from_description(table),
         item_count=table.get("ItemCount", 0),
+        facts=TableFacts.from_description(table),
     )

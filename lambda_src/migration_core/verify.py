@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from botocore.exceptions import ClientError
 
 from migration_core.attribute_values import format_key, item_to_json
+from migration_core.budget import BudgetedCalls, charged
 from migration_core.errors import (
     ReadRetriesExhausted as ReadRetriesExhausted,  # noqa: PLC0414 - re-exported: its old import path
 )
@@ -426,12 +427,14 @@ class ItemReader:
         retry_policy: RetryPolicy,
         *,
         consistent: bool = True,
+        budget: BudgetedCalls | None = None,
     ) -> None:
         self._client = client
         self._table_name = table_name
         self._key_schema = key_schema
         self._retry_policy = retry_policy
         self._consistent = consistent
+        self._budget = budget
 
     @property
     def table_name(self) -> str:
@@ -453,10 +456,15 @@ class ItemReader:
         attempt = 0
         while True:
             try:
-                response = self._client.batch_get_item(
-                    RequestItems=cast(Any, {self._table_name: {"Keys": pending, "ConsistentRead": self._consistent}}),
-                    ReturnConsumedCapacity="TOTAL",
-                )
+                with charged(self._budget, len(pending)) as consumed:
+                    response = self._client.batch_get_item(
+                        RequestItems=cast(
+                            Any, {self._table_name: {"Keys": pending, "ConsistentRead": self._consistent}}
+                        ),
+                        ReturnConsumedCapacity="TOTAL",
+                    )
+                    units = sum(capacity.get("CapacityUnits", 0.0) for capacity in response.get("ConsumedCapacity", []))
+                    consumed(units)
             except ClientError as error:
                 if not is_retryable(error):
                     raise
@@ -464,8 +472,7 @@ class ItemReader:
             else:
                 for item in cast("list[Item]", response.get("Responses", {}).get(self._table_name, [])):
                     result.items[canonical_key(key_of(item, self._key_schema))] = item
-                for capacity in response.get("ConsumedCapacity", []):
-                    result.consumed_rcu += capacity.get("CapacityUnits", 0.0)
+                result.consumed_rcu += units
                 unprocessed_by_table: dict[str, Any] = dict(response.get("UnprocessedKeys", {}))
                 unprocessed = cast("list[Item]", unprocessed_by_table.get(self._table_name, {}).get("Keys", []))
                 if not unprocessed:

@@ -63,6 +63,14 @@ variable "prewarm" {
   })
 }
 
+variable "capacity_budget" {
+  description = "Default capacity budget of a run (max_read_rate, max_write_rate; null: none): the root module's variable."
+  type = object({
+    max_read_rate  = string
+    max_write_rate = string
+  })
+}
+
 variable "transform" {
   description = "The transform as the root module builds it: steps_json (TRANSFORM_STEPS, the JSON list of declarative steps) and custom_file (packaged as custom_transform.py, or null)."
   type        = any

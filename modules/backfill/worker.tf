@@ -1,7 +1,8 @@
 locals {
   # Every setting the worker reads is set here, defaults included: the root module's variables are the only place
   # that holds them (SCAN_PAGE_LIMIT 0 = DynamoDB's 1 MB pages; PREWARM_ALLOWED false refuses a run that asks
-  # for pre-warm, since the state machine then has no capacity states and the worker lacks the permissions).
+  # for pre-warm, since the state machine then has no capacity states and the worker lacks the permissions;
+  # DEFAULT_MAX_*_RATE "" = no budget).
   worker_environment = merge(
     {
       SOURCE_TABLE                    = var.source_table.name
@@ -20,6 +21,9 @@ locals {
       DEFAULT_PREWARM_RCU             = tostring(var.prewarm.read_capacity_units)
       DEFAULT_PREWARM_WCU             = tostring(var.prewarm.write_capacity_units)
       DEFAULT_PREWARM_WARM_THROUGHPUT = tostring(var.prewarm.warm_throughput_on_demand)
+      DEFAULT_MAX_READ_RATE           = var.capacity_budget.max_read_rate == null ? "" : var.capacity_budget.max_read_rate
+      DEFAULT_MAX_WRITE_RATE          = var.capacity_budget.max_write_rate == null ? "" : var.capacity_budget.max_write_rate
+      MAX_CONCURRENCY                 = tostring(var.max_concurrency)
     },
     var.transform.custom_file == null ? {} : { TRANSFORM_MODULE = "custom_transform" },
     var.target_table.lambda_environment,

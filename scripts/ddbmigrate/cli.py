@@ -20,6 +20,8 @@ from rich.markup import escape
 from ddbmigrate import executions, runner
 from ddbmigrate.aws import client
 from ddbmigrate.cli_plan import (
+    budget_input,
+    budget_options,
     check_cleanup_flags,
     check_run,
     guard_options,
@@ -157,6 +159,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     help="Follow the execution with a progress bar (default); --no-follow prints the command that follows it.",
 )
 @guard_options
+@budget_options
 @option("--dry-run", is_flag=True, help="Check and print the plan (as `ddb-migrate plan`), start nothing.")
 @price_options
 @json_option(deprecated_alias=True)
@@ -178,6 +181,9 @@ def run(
     follow: bool,
     allow_consumer_running: bool,
     allow_without_pitr: bool,
+    max_read_rate: str | None,
+    max_write_rate: str | None,
+    max_hours: float | None,
     dry_run: bool,
     json_path: Path | None,
     json_output: Path | None,
@@ -210,11 +216,23 @@ def run(
     if cleanup_destination_table:
         run_input["cleanup_destination_table"] = True
         run_input["confirm_cleanup"] = confirm_cleanup
+    sizes = {
+        "--prewarm-rcu": prewarm_rcu,
+        "--prewarm-wcu": prewarm_wcu,
+        "--prewarm-warm-throughput": prewarm_warm_throughput,
+    }
+    given = [flag for flag, value in sizes.items() if value is not None]
+    if given and prewarm is None and deployment.worker_environment.get("DEFAULT_PREWARM") != "true":
+        fail(
+            f"{', '.join(given)} only apply when the run pre-warms, which this deployment's runs do not by default: "
+            "add --prewarm, or drop them"
+        )
     run_input.update(_prewarm_input(prewarm, prewarm_rcu, prewarm_wcu, prewarm_warm_throughput))
     run_input.update(overrides_input(allow_consumer_running, allow_without_pitr))
+    run_input.update(budget_input(max_read_rate, max_write_rate))
     name = run_name or runner.new_run_name()
     planned = check_run(deployment, run_input, name, deployment_flags(state_machine, terraform_dir))
-    report = plan_report(deployment, planned, prices_from(dict(price_flags)))
+    report = plan_report(deployment, planned, prices_from(dict(price_flags)), max_hours=max_hours)
     print_plan(report, state().console)
     if dry_run:
         state().console.print("dry run: nothing started", markup=False)
@@ -629,6 +647,11 @@ def redrive(
     is_flag=True,
     help="Run the comparison in the backfill state machine (verify mode) instead of here; no extra-item search.",
 )
+@option(
+    "--max-read-rate",
+    help="With --distributed: read units per second on each table (e.g. 500), or a share of its capacity (e.g. "
+    "25%), for the whole verify; default: the module's capacity_budget.max_read_rate.",
+)
 def verify(
     state_machine: str | None,
     terraform_dir: Path | None,
@@ -641,6 +664,7 @@ def verify(
     max_key_set: int,
     transform_file: Path | None,
     distributed: bool,
+    max_read_rate: str | None,
 ) -> None:
     """Compare transform(source) with the target: matching, missing, different and extra items.
 
@@ -658,7 +682,10 @@ def verify(
         settle_seconds=settle_seconds,
         extra_check=extra_check,
         max_key_set=max_key_set,
+        max_read_rate=max_read_rate,
     )
+    if max_read_rate is not None and not distributed:
+        raise click.UsageError("--max-read-rate applies to --distributed only: add --distributed, or drop it")
     if distributed:
         if transform_file is not None or extra_check not in ("auto", "off"):
             raise click.UsageError(

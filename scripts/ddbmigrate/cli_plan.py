@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,9 +31,10 @@ from ddbmigrate.cli_support import (
 )
 from ddbmigrate.deployment import Deployment, load_deployment
 from ddbmigrate.replication_ops import mapping_state
+from migration_core.budget import resolve_budget
 from migration_core.config import WorkerConfig
 from migration_core.errors import ConfigurationError, InvalidInput
-from migration_core.estimate import Prices, RunEstimate, TableFacts, estimate_run
+from migration_core.estimate import Budget, Prices, RunEstimate, TableFacts, estimate_run
 from migration_core.guards import (
     GuardOverrides,
     RunLock,
@@ -71,6 +73,37 @@ def guard_options(command: F) -> F:
     ):
         command = decorator(command)
     return command
+
+
+def budget_options(command: F) -> F:
+    for decorator in reversed(
+        [
+            option(
+                "--max-read-rate",
+                help="Read units per second on each table the run reads (e.g. 500), or a share of the table's "
+                "capacity (e.g. 25%), for the whole run; '' for none. Default: the module's capacity_budget.",
+            ),
+            option(
+                "--max-write-rate",
+                help="Write units per second on the target, GSI writes included (e.g. 500 or 25%), for the whole "
+                "run; '' for none. Default: the module's capacity_budget.",
+            ),
+            option(
+                "--max-hours",
+                type=click.FloatRange(0, min_open=True),
+                help="Warn when the plan says the run takes longer than this many hours (at the budget or at the "
+                "tables' capacity).",
+            ),
+        ]
+    ):
+        command = decorator(command)
+    return command
+
+
+def budget_input(max_read_rate: str | None, max_write_rate: str | None) -> dict[str, str]:
+    """Only the rates given, so that the deployment's capacity_budget applies otherwise ('' turns it off)."""
+    given = {"max_read_rate": max_read_rate, "max_write_rate": max_write_rate}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def price_options(command: F) -> F:
@@ -215,14 +248,30 @@ def _target_client(deployment: Deployment) -> Any:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def plan_report(deployment: Deployment, run: RunSpec, prices: Prices) -> dict[str, Any]:
+def plan_report(
+    deployment: Deployment, run: RunSpec, prices: Prices, *, max_hours: float | None = None
+) -> dict[str, Any]:
     source = TableFacts.from_description(client("dynamodb").describe_table(TableName=run.source_table)["Table"])
     target = (
         source
         if run.in_place
         else TableFacts.from_description(_target_client(deployment).describe_table(TableName=run.target_table)["Table"])
     )
-    estimate = estimate_run(source, target, cleanup=run.cleanup, prices=prices)
+    try:
+        run = resolve_budget(run, {source.name: source, target.name: target})
+    except InvalidInput as error:
+        fail(str(error))
+    budget = Budget(read=run.read_budget, write=run.write_budget)
+    estimate = estimate_run(source, target, cleanup=run.cleanup, prices=prices, budget=budget)
+    if max_hours is not None and estimate.duration_seconds > max_hours * 3600:
+        estimate = replace(
+            estimate,
+            notes=(
+                *estimate.notes,
+                f"warning: the run takes about {_duration(estimate.duration_seconds)}, longer than --max-hours "
+                f"{max_hours:g}: raise the budget or the tables' capacity, or plan for the longer run",
+            ),
+        )
     return {
         "run": run.to_event(),
         "tables": {"source": source.to_json(), "target": target.to_json()},
@@ -235,6 +284,20 @@ def render_lines(run: RunSpec, source: TableFacts, target: TableFacts, estimate:
     kind = "in place" if run.in_place else f"{run.source_table} -> {run.target_table}"
     cleanup = ", cleanup first" if run.cleanup else ""
     lines = [f"plan: {kind}, {run.total_segments} segments{cleanup}"]
+    budget = [
+        *(f"reads {units:,.0f} RCU/s on {name}" for name, units in run.read_budget.items()),
+        *(f"writes {units:,.0f} WCU/s on {name} (GSIs included)" for name, units in run.write_budget.items()),
+    ]
+    given = ", ".join(
+        f"{name} {value}"
+        for name, value in (("max_read_rate", run.max_read_rate), ("max_write_rate", run.max_write_rate))
+        if value
+    )
+    lines.append(
+        f"  budget ({given}): at most {', '.join(budget)}, shared by the segments running at once"
+        if budget
+        else "  budget: none (the run takes what the tables give; --max-read-rate / --max-write-rate set one)"
+    )
     for role, table in (("source", source), ("target", target)):
         if role == "target" and run.in_place:
             break
@@ -247,7 +310,7 @@ def render_lines(run: RunSpec, source: TableFacts, target: TableFacts, estimate:
         lines.append(
             f"  {phase.phase}: {phase.items:,} items; reads {phase.read_units:,.0f} RCU on {phase.read_table}, "
             f"{verb} {phase.write_units:,.0f} WCU{gsi} on {phase.write_table}; about {_duration(phase.duration_seconds)} "
-            f"at the tables' capacity (limited by {phase.bottleneck})"
+            f"(limited by {phase.bottleneck})"
         )
     prices = estimate.prices
     lines.append(
@@ -317,6 +380,7 @@ def plan_json(report: dict[str, Any]) -> dict[str, Any]:
 @option("--cleanup-destination-table", is_flag=True, help="Plan a run that deletes the target's items first.")
 @option("--confirm-cleanup", help="The target table's name, typed again, to confirm the cleanup.")
 @guard_options
+@budget_options
 @price_options
 @json_option()
 def plan(
@@ -329,12 +393,15 @@ def plan(
     confirm_cleanup: str | None,
     allow_consumer_running: bool,
     allow_without_pitr: bool,
+    max_read_rate: str | None,
+    max_write_rate: str | None,
+    max_hours: float | None,
     json_path: Path | None,
     **price_flags: Any,
 ) -> None:
     """What a run would do, checked as `run` checks it, without starting it: per table the item count and size,
-    capacity mode and limits; the RCU and WCU the run consumes (GSIs included), how long it takes at the tables'
-    capacity, and what it costs. Same as `ddb-migrate run --dry-run`.
+    capacity mode and limits; the budget; the RCU and WCU the run consumes (GSIs included), how long it takes at the
+    budget or the tables' capacity, and what it costs. Same as `ddb-migrate run --dry-run`.
 
     \b
     Example:
@@ -350,10 +417,11 @@ def plan(
         "target_table": target,
         "total_segments": total_segments or deployment.default_total_segments,
         **overrides_input(allow_consumer_running, allow_without_pitr),
+        **budget_input(max_read_rate, max_write_rate),
     }
     if cleanup_destination_table:
         run_input |= {"cleanup_destination_table": True, "confirm_cleanup": confirm_cleanup}
     run = check_run(deployment, run_input, "plan", deployment_flags(state_machine, terraform_dir))
-    report = plan_report(deployment, run, prices_from(dict(price_flags)))
+    report = plan_report(deployment, run, prices_from(dict(price_flags)), max_hours=max_hours)
     print_plan(report, state().console)
     write_json(json_path, {**plan_json(report), "input": run_input})

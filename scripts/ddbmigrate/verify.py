@@ -89,6 +89,8 @@ class VerifySettings:
     settle_seconds: float = 5.0
     extra_check: ExtraCheck = "auto"
     max_key_set: int = 2_000_000
+    # --distributed only: the read budget ("500" units/s or "25%"; None: the deployment's default).
+    max_read_rate: str | None = None
 
 
 @dataclass
@@ -425,6 +427,8 @@ def run_distributed(
         "settle_seconds": settings.settle_seconds,
         "sample_fraction": settings.sample_fraction,
     }
+    if settings.max_read_rate is not None:
+        run_input["max_read_rate"] = settings.max_read_rate
     name = runner.new_run_name("verify")
     execution_arn = runner.start_execution(deployment, run_input, name)
     console.print(f"started distributed verify [bold]{name}[/]: {execution_arn}")

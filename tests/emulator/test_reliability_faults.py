@@ -96,22 +96,27 @@ def write_all(
 # -- the batch writer ------------------------------------------------------------------------------------------
 
 
-def test_a_capacity_bound_table_gets_every_item_exactly_once(server: ModelServer, model: DynamoDBModel) -> None:
-    table = new_model_table(server, "capacity")
-    items = small_items(1200)
-    faults(model, write_capacity={table: Capacity(1000, burst_seconds=0.25, initial_fill=0.0)})
-    calls_before = batch_write_calls(model)
+def test_a_capacity_bound_table_gets_every_item_exactly_once() -> None:
+    # Time passes only while the writer waits (VirtualClock): the table refuses the same calls on any machine,
+    # where a slow client on a real clock could find the bucket refilled and never be throttled.
+    clock = VirtualClock()
+    with ModelServer(memory_settings(MEMORY), clock=clock) as server:
+        model = server.model
+        table = new_model_table(server, "capacity")
+        items = small_items(1200)
+        faults(model, write_capacity={table: Capacity(1000, burst_seconds=0.25, initial_fill=0.0)})
+        calls_before = batch_write_calls(model)
 
-    stats = write_all(server, table, items, policy())
+        stats = write_all(server, table, items, replace(policy(), sleep=clock.sleep), monotonic=clock)
 
-    calls = batch_write_calls(model) - calls_before
-    seen = model.table_stats(table)
-    assert stored(server, model, table) == by_key(items)
-    assert stats.written == len(items)
-    assert seen.writes_applied == len(items), "no item was written twice"
-    assert stats.throttled > 0
-    assert stats.retries == calls - math.ceil(len(items) / BATCH_WRITE_LIMIT)
-    assert stats.consumed_wcu == seen.consumed_wcu == len(items)
+        calls = batch_write_calls(model) - calls_before
+        seen = model.table_stats(table)
+        assert stored(server, model, table) == by_key(items)
+        assert stats.written == len(items)
+        assert seen.writes_applied == len(items), "no item was written twice"
+        assert stats.throttled > 0
+        assert stats.retries == calls - math.ceil(len(items) / BATCH_WRITE_LIMIT)
+        assert stats.consumed_wcu == seen.consumed_wcu == len(items)
 
 
 def test_the_adaptive_rate_resends_far_less_than_chunks_backing_off_alone() -> None:

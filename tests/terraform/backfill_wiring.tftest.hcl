@@ -31,6 +31,9 @@ run "worker_environment_follows_the_contract" {
       POWERTOOLS_METRICS_NAMESPACE = "ddb-migrate"
 
       DEFAULT_PREWARM_WARM_THROUGHPUT = "false"
+      DEFAULT_MAX_READ_RATE           = ""
+      DEFAULT_MAX_WRITE_RATE          = ""
+      MAX_CONCURRENCY                 = "50"
     })
     error_message = "Unexpected worker environment: ${jsonencode(module.backfill.worker_environment_variables)}"
   }
@@ -38,6 +41,20 @@ run "worker_environment_follows_the_contract" {
   assert {
     condition     = output.in_place == false && output.source_table_name == "orders" && output.target_table_name == "orders-v2"
     error_message = "A copy between two tables is not in place."
+  }
+}
+
+run "capacity_budget_reaches_the_worker" {
+  command = plan
+
+  variables {
+    max_concurrency = 24
+    capacity_budget = { max_read_rate = "25%", max_write_rate = "1500.5" }
+  }
+
+  assert {
+    condition     = [for key in ["DEFAULT_MAX_READ_RATE", "DEFAULT_MAX_WRITE_RATE", "MAX_CONCURRENCY"] : module.backfill.worker_environment_variables[key]] == ["25%", "1500.5", "24"]
+    error_message = "The capacity budget and the Map's concurrency must reach the worker: ${jsonencode(module.backfill.worker_environment_variables)}"
   }
 }
 

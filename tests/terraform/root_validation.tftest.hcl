@@ -485,3 +485,34 @@ run "alarms_evaluation_range_over_a_day" {
   }
   expect_failures = [var.alarms]
 }
+
+run "capacity_budget_in_units_and_shares_plans" {
+  command = plan
+  variables {
+    capacity_budget = { max_read_rate = "100%", max_write_rate = "0.5" }
+  }
+}
+
+run "capacity_budget_zero_units" {
+  command = plan
+  variables {
+    capacity_budget = { max_write_rate = "0" }
+  }
+  expect_failures = [var.capacity_budget]
+}
+
+run "capacity_budget_share_above_100_percent" {
+  command = plan
+  variables {
+    capacity_budget = { max_read_rate = "150%" }
+  }
+  expect_failures = [var.capacity_budget]
+}
+
+run "capacity_budget_not_a_rate" {
+  command = plan
+  variables {
+    capacity_budget = { max_read_rate = "fast" }
+  }
+  expect_failures = [var.capacity_budget]
+}

@@ -256,7 +256,8 @@ def test_cli_run_sends_only_the_prewarm_fields_given(
 ) -> None:
     for name in ("PREWARM", "PREWARM_RCU", "PREWARM_WCU", "PREWARM_WARM_THROUGHPUT"):
         monkeypatch.delenv(name, raising=False)
-    deployment = Deployment("arn:sm", "worker", "source", "target", STATE_TABLE, 4, {})
+    # A deployment whose runs pre-warm by default: sizes alone then apply (without it, see test_cli_guards).
+    deployment = Deployment("arn:sm", "worker", "source", "target", STATE_TABLE, 4, {}, {"DEFAULT_PREWARM": "true"})
     started: list[dict[str, Any]] = []
     monkeypatch.setattr(cli, "_deployment", lambda *_: deployment)
 
@@ -267,7 +268,7 @@ def test_cli_run_sends_only_the_prewarm_fields_given(
     monkeypatch.setattr(runner, "start_execution", start_execution)
     # The checks and the plan before StartExecution read AWS; this test is about the input the CLI builds.
     monkeypatch.setattr(cli, "check_run", lambda *_: RunSpec("run-1", "source", "target", 4))
-    monkeypatch.setattr(cli, "plan_report", lambda *_: {"_text": []})
+    monkeypatch.setattr(cli, "plan_report", lambda *_, **__: {"_text": []})
 
     result = CliRunner().invoke(cli.main, ["run", "--no-follow", *arguments], env=environment, catch_exceptions=False)
 

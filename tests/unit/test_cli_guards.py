@@ -65,12 +65,16 @@ REFUSED_INPUT: list[tuple[list[str], list[str]]] = [
         ["not enabled for this deployment: set allow_target_cleanup = true"],
     ),
 ]
-PREWARM_REFUSED = (["--prewarm"], ["prewarm is not enabled for this deployment: set prewarm = { enabled = true }"])
+PREWARM_REFUSED = [
+    (["--prewarm"], ["prewarm is not enabled for this deployment: set prewarm = { enabled = true }"]),
+    (["--prewarm-rcu", "100"], ["--prewarm-rcu only apply when the run pre-warms", "add --prewarm"]),
+]
 
 
 @pytest.mark.parametrize(
     ("command", "arguments", "fragments"),
-    [("run", *PREWARM_REFUSED)] + [(command, *case) for command in ("run", "plan") for case in REFUSED_INPUT],
+    [("run", *case) for case in PREWARM_REFUSED]
+    + [(command, *case) for command in ("run", "plan") for case in REFUSED_INPUT],
 )
 def test_input_the_plan_step_would_refuse_never_starts_a_run(
     deployed: Deployed, command: str, arguments: list[str], fragments: list[str]
@@ -263,3 +267,50 @@ def test_run_prints_the_plan_before_it_starts(deployed: Deployed) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.index("plan: source -> target") < result.output.index("starting r1")
     assert executions(deployed) == ["r1"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The capacity budget in the plan
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def test_plan_resolves_the_budget_and_takes_it_as_the_rate(deployed: Deployed) -> None:
+    reported_size(SOURCE, 4000, 4000 * 1000)
+
+    result = deployed.invoke("plan", "--max-write-rate", "10", "--max-read-rate", "50%", "--json", "-")
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["input"]["max_write_rate"] == "10"
+    # The source is on demand with no maximum: a share is of its warm throughput as moto reports it, else of
+    # the on-demand table quota.
+    assert document["run"]["write_budget"] == {TARGET: 10.0}
+    assert set(document["run"]["read_budget"]) == {SOURCE}
+    assert "budget (max_read_rate 50%, max_write_rate 10): at most reads" in result.stderr
+    # 4,000 items of 1 KB: 4,000 WCU at 10 WCU/s.
+    assert document["estimate"]["phases"][0]["duration_seconds"] == pytest.approx(400)
+    assert f"limited by the write budget on {TARGET} (10 WCU/s, GSIs included)" in result.stderr
+    assert executions(deployed) == []
+
+
+def test_a_run_longer_than_max_hours_is_warned_about(deployed: Deployed) -> None:
+    reported_size(SOURCE, 72_000, 72_000 * 1000)
+
+    result = deployed.invoke("plan", "--max-write-rate", "10", "--max-hours", "1")
+
+    assert result.exit_code == 0, result.output
+    assert "warning: the run takes about 2.0 h, longer than --max-hours 1" in result.output
+
+
+@pytest.mark.parametrize("command", ["run", "plan"])
+def test_a_malformed_budget_is_refused_before_starting(deployed: Deployed, command: str) -> None:
+    refused(deployed.invoke(command, "--max-write-rate", "fast"), "max_write_rate must be capacity units per second")
+    refused(deployed.invoke(command, "--max-read-rate", "150%"), "max_read_rate as a share must be")
+    assert executions(deployed) == []
+
+
+def test_verify_takes_a_read_budget_only_when_distributed(deployed: Deployed) -> None:
+    result = deployed.invoke("verify", "--max-read-rate", "100")
+
+    assert result.exit_code == 2, result.output
+    assert "--max-read-rate applies to --distributed only" in result.output

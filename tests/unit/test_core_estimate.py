@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import pytest
 
@@ -15,32 +14,9 @@ from migration_core.estimate import (
     estimate_run,
     scan_read_units,
 )
+from tests.support.descriptions import on_demand, provisioned
 
 MB = 1024 * 1024
-
-
-def provisioned(name: str, items: int, size: int, rcu: int, wcu: int, gsis: int = 0) -> dict[str, Any]:
-    return {
-        "TableName": name,
-        "ItemCount": items,
-        "TableSizeBytes": size,
-        "ProvisionedThroughput": {"ReadCapacityUnits": rcu, "WriteCapacityUnits": wcu},
-        "GlobalSecondaryIndexes": [
-            {"IndexName": f"gsi{index}", "ProvisionedThroughput": {"ReadCapacityUnits": rcu, "WriteCapacityUnits": wcu}}
-            for index in range(gsis)
-        ],
-    }
-
-
-def on_demand(name: str, items: int, size: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "TableName": name,
-        "ItemCount": items,
-        "TableSizeBytes": size,
-        "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
-        "ProvisionedThroughput": {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0},
-        **extra,
-    }
 
 
 def test_facts_read_the_capacity_mode_and_limits() -> None:
