@@ -50,11 +50,14 @@ PAID_TOLERANCE_UNITS = 1e-6
 # LEASE_RENEWALS renewal intervals, so that one slow renewal does not drop a running segment from the count.
 LEASE_RENEW_SECONDS = 2.0
 LEASE_RENEWALS = 3
-# Renewing and counting leases reads every lease of the phase: with many segments, each renews less often, so
-# that the state table serves about LEASES_PER_SECOND lease reads per segment at most.
+# Renewing reads every lease of the phase (done ones too): with many, each segment renews less often, so that
+# one segment reads about LEASES_PER_SECOND lease records a second at most.
 LEASES_PER_SECOND = 25.0
+# How long leaving waits for a renewal in flight; the lease then ends by itself.
+STOP_TIMEOUT_SECONDS = 5.0
 LEASE_SORT_KEY_PREFIX = "lease#"
-LEASE_RETENTION_SECONDS = 86_400
+# As long as the state table keeps a run's other records: a done lease must outlive the longest run.
+LEASE_RETENTION_SECONDS = 30 * 86_400
 # With a budget, a Scan page is sized to cost about PAGE_SECONDS of the segment's share: a page's reads reach
 # DynamoDB at once, so smaller pages keep the reads of any one second close to the budget, and a page never holds
 # the segment far past its time limit. The first page, before the costs per item are known, reads
@@ -224,6 +227,7 @@ class BudgetedCalls:
         self.limiter = limiter
         self._lock = threading.Lock()
         self._units_per_request = 1.0
+        self._warned = False
 
     @contextmanager
     def call(self, requests: int) -> Iterator[Callable[[float], None]]:
@@ -237,6 +241,10 @@ class BudgetedCalls:
         finally:
             units = sum(actual)
             self.limiter.charge(units - estimate)
+            if actual and units <= 0 and not self._warned:
+                # DynamoDB charges every call at least half a unit: without ConsumedCapacity the budget is blind.
+                self._warned = True
+                LOGGER.warning("a call returned no ConsumedCapacity: the capacity budget cannot count it")
             if actual and requests > 0:
                 with self._lock:
                     self._units_per_request = max(units / requests, 0.5)
@@ -325,9 +333,9 @@ class SegmentBudget:
         if self._thread is None:
             return
         self._stop.set()
-        self._thread.join()
+        self._thread.join(STOP_TIMEOUT_SECONDS)
         try:
-            self._put_lease(until=0.0, done=self.segment_done)
+            self._update_lease(until=0.0, done=self.segment_done)
         except Exception:
             # The lease then ends by itself within a few renewal intervals; the segment's work is done.
             LOGGER.warning("ending the budget lease failed", exc_info=True)
@@ -335,11 +343,15 @@ class SegmentBudget:
     def renew(self) -> None:
         """Renew this segment's lease, count the segments that may be running, and set every limiter's share."""
         now = self._wall_clock()
-        self._put_lease(until=now + LEASE_RENEWALS * self._interval)
-        live, done = self._count_leases(now)
+        self._update_lease(until=now + LEASE_RENEWALS * self._interval)
+        live, done, records = self._count_leases(now)
         left = max(self._planned_segments - done, 1)
         self.sharing = max(live, min(self._max_concurrency, left), 1)
-        self._interval = max(LEASE_RENEW_SECONDS, self.sharing / LEASES_PER_SECOND)
+        interval = max(LEASE_RENEW_SECONDS, records / LEASES_PER_SECOND)
+        if interval > self._interval:
+            # The lease must stay live until the next renewal, which is now further away.
+            self._update_lease(until=now + LEASE_RENEWALS * interval)
+        self._interval = interval
         for key, limiter in self._limiters.items():
             limiter.set_rate(self._budgets[key] / self.sharing)
 
@@ -363,20 +375,26 @@ class SegmentBudget:
             "sk": {"S": f"{LEASE_SORT_KEY_PREFIX}{self._phase}#{self._segment:07d}"},
         }
 
-    def _put_lease(self, *, until: float, done: bool = False) -> None:
-        self._client.put_item(
+    def _update_lease(self, *, until: float, done: bool | None = None) -> None:
+        """Move the lease's end; ``done`` only when leaving, so that a renewal never un-finishes a segment."""
+        values: dict[str, Any] = {
+            ":until": {"N": f"{until:.3f}"},
+            ":expires": {"N": str(int(self._wall_clock()) + LEASE_RETENTION_SECONDS)},
+        }
+        expression = "SET lease_until = :until, expires_at = :expires"
+        if done:
+            expression += ", segment_done = :done"
+            values[":done"] = {"BOOL": True}
+        self._client.update_item(
             TableName=self._state_table,
-            Item={
-                **self._lease_key(),
-                "lease_until": {"N": f"{until:.3f}"},
-                "segment_done": {"BOOL": done},
-                "expires_at": {"N": str(int(self._wall_clock()) + LEASE_RETENTION_SECONDS)},
-            },
+            Key=self._lease_key(),
+            UpdateExpression=expression,
+            ExpressionAttributeValues=values,
         )
 
-    def _count_leases(self, now: float) -> tuple[int, int]:
-        """(live leases, segments done) of this run's phase."""
-        live = done = 0
+    def _count_leases(self, now: float) -> tuple[int, int, int]:
+        """(live leases, segments done, lease records) of this run's phase."""
+        live = done = records = 0
         arguments: dict[str, Any] = {
             "TableName": self._state_table,
             "KeyConditionExpression": "pk = :run AND begins_with(sk, :prefix)",
@@ -390,11 +408,12 @@ class SegmentBudget:
         while True:
             response = self._client.query(**arguments)
             for item in response.get("Items", []):
+                records += 1
                 live += float(item.get("lease_until", {}).get("N", "0")) > now
                 done += item.get("segment_done", {}).get("BOOL", False)
             last_key = response.get("LastEvaluatedKey")
             if not last_key:
-                return live, done
+                return live, done, records
             arguments["ExclusiveStartKey"] = last_key
 
 
@@ -402,7 +421,7 @@ def page_limit(budget: SegmentBudget, table: str, write_table: str | None, per_i
     """Items per Scan page so that a page costs about PAGE_SECONDS of this segment's share; None: no budget.
 
     ``per_item`` is (read units, write units) per item scanned so far in this invocation, (0, 0) before the
-    first page; the first page then reads a probe of PROBE_PAGE_ITEMS items.
+    first page; the first page then reads a probe of at most PROBE_PAGE_ITEMS items.
     """
     read_share = budget.share("read", table)
     write_share = budget.share("write", write_table) if write_table is not None else None
@@ -410,7 +429,9 @@ def page_limit(budget: SegmentBudget, table: str, write_table: str | None, per_i
         return None
     read_per_item, write_per_item = per_item
     if read_per_item <= 0 and write_per_item <= 0:
-        return PROBE_PAGE_ITEMS
+        # Before the costs are known: at least a unit per item, so that a small share reads a small probe.
+        smallest = min(share for share in (read_share, write_share) if share is not None)
+        return max(1, min(PROBE_PAGE_ITEMS, math.floor(smallest * PAGE_SECONDS)))
     limits = []
     if read_share is not None and read_per_item > 0:
         limits.append(read_share / read_per_item)

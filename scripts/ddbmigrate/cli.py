@@ -62,7 +62,8 @@ from ddbmigrate.verify import (
     render_report,
     run_distributed,
 )
-from migration_core.errors import MigrationError
+from migration_core.budget import RateSetting
+from migration_core.errors import InvalidInput, MigrationError
 from migration_core.models import MAX_PREWARM_UNITS, MAX_SETTLE_SECONDS
 from migration_core.target_access import TargetAccess
 
@@ -686,6 +687,10 @@ def verify(
     )
     if max_read_rate is not None and not distributed:
         raise click.UsageError("--max-read-rate applies to --distributed only: add --distributed, or drop it")
+    try:
+        RateSetting.parse(max_read_rate, "--max-read-rate")
+    except InvalidInput as error:
+        raise click.UsageError(str(error)) from None
     if distributed:
         if transform_file is not None or extra_check not in ("auto", "off"):
             raise click.UsageError(

@@ -257,11 +257,16 @@ def plan_report(
         if run.in_place
         else TableFacts.from_description(_target_client(deployment).describe_table(TableName=run.target_table)["Table"])
     )
+    # Keyed as the run names them: a target in another account is named by its ARN there, by its name here.
+    tables = {run.source_table: source, run.target_table: target}
     try:
-        run = resolve_budget(run, {source.name: source, target.name: target})
+        run = resolve_budget(run, tables)
     except InvalidInput as error:
         fail(str(error))
-    budget = Budget(read=run.read_budget, write=run.write_budget)
+    budget = Budget(
+        read={tables[name].name: units for name, units in run.read_budget.items()},
+        write={tables[name].name: units for name, units in run.write_budget.items()},
+    )
     estimate = estimate_run(source, target, cleanup=run.cleanup, prices=prices, budget=budget)
     if max_hours is not None and estimate.duration_seconds > max_hours * 3600:
         estimate = replace(

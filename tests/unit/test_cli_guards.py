@@ -314,3 +314,11 @@ def test_verify_takes_a_read_budget_only_when_distributed(deployed: Deployed) ->
 
     assert result.exit_code == 2, result.output
     assert "--max-read-rate applies to --distributed only" in result.output
+
+
+def test_verify_refuses_a_malformed_read_budget_before_starting(deployed: Deployed) -> None:
+    result = deployed.invoke("verify", "--distributed", "--max-read-rate", "fast")
+
+    assert result.exit_code == 2, result.output
+    assert "--max-read-rate must be capacity units per second" in result.output
+    assert executions(deployed) == []

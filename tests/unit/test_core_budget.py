@@ -235,13 +235,17 @@ def test_threads_share_one_limiter() -> None:
     assert clock.now - 1000.0 >= (200.0 - 4) / 50.0 - 1e-6
 
 
-def test_pages_are_sized_to_about_two_seconds_of_the_share() -> None:
+def test_pages_are_sized_to_about_a_second_of_the_share() -> None:
     budget = SegmentBudget.__new__(SegmentBudget)
     budget._limiters = {
         ("read", "source"): CapacityLimiter(10.0),
         ("write", "target"): CapacityLimiter(40.0),
     }
-    assert page_limit(budget, "source", "target", (0.0, 0.0)) == PROBE_PAGE_ITEMS
+    # Before the costs are known: a unit per item of the smaller share, at most PROBE_PAGE_ITEMS.
+    assert page_limit(budget, "source", "target", (0.0, 0.0)) == 10
+    assert page_limit(budget, "source", None, (0.0, 0.0)) == 10
+    budget._limiters[("read", "source")] = CapacityLimiter(1000.0)
+    assert page_limit(budget, "source", None, (0.0, 0.0)) == PROBE_PAGE_ITEMS
     # 0.5 RCU and 4 WCU per item: the read share allows 20 items/s, the write share 10; a second's worth.
     assert page_limit(budget, "source", "target", (0.5, 4.0)) == 10
     assert page_limit(budget, "other", None, (0.5, 2.0)) is None
@@ -357,3 +361,15 @@ def test_the_worker_reads_its_budget_from_terraforms_environment() -> None:
         WorkerConfig.from_environment({k: v for k, v in environment.items() if k != "DEFAULT_MAX_WRITE_RATE"})
     with pytest.raises(ConfigurationError, match="environment variable DEFAULT_MAX_READ_RATE must be"):
         WorkerConfig.from_environment(dict(environment, DEFAULT_MAX_READ_RATE="0"))
+
+
+def test_a_finished_segment_stays_done_when_it_runs_again(dynamodb: DynamoDBClient, state_table: str) -> None:
+    run = run_spec(total_segments=2, read_budget={"source": 100.0})
+    wall = [5000.0]
+    with segment_budget(dynamodb, run, 1, wall) as finished:
+        finished.segment_done = True
+    # A retried or resumed invocation of the finished segment renews its lease without un-finishing it.
+    with segment_budget(dynamodb, run, 1, wall):
+        pass
+    with segment_budget(dynamodb, run, 0, wall) as budget:
+        assert budget.share("read", "source") == 100.0
