@@ -21,6 +21,9 @@ Each patch is a small function with a docstring that says why moto needs it:
   in :mod:`.lambda_code`.
 - IAM: ``BaseResponse.call_action`` holds every request signed with a role session to the role's policies, and
   the ASL interpreter's ``boto_client_for`` calls with the state machine's role (:mod:`.iam_gate`).
+- Concurrency (:mod:`.concurrency`): IAM and STS requests one at a time (moto's IAM backend is not thread-safe,
+  and a spurious 500 makes the Terraform provider retry, then re-send a slow CreateRole), ``IAMBackend.get_roles``
+  a snapshot for the lookups outside them, and a listen backlog that does not drop connections under load.
 - DynamoDB speed and thread safety (request parsing and response serialization of items, item sizing and
   copying, key-ordered Scans and Queries, binary partition keys in segmented Scans, garbage collector
   thresholds): in :mod:`.dynamodb_speedups`, also installable on their own with
@@ -50,11 +53,14 @@ from moto.awslambda.responses import LambdaResponse
 from moto.core.responses import ActionResult, BaseResponse
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.responses import DynamoHandler
+from moto.iam.models import IAMBackend
 from moto.sqs.models import Queue, SQSBackend
 from moto.stepfunctions.responses import StepFunctionResponse
+from werkzeug.serving import BaseWSGIServer
 
 from . import (
     asl_gate,
+    concurrency,
     cross_account,
     dynamodb_fidelity,
     dynamodb_speedups,
@@ -516,6 +522,9 @@ def _targets() -> Iterator[tuple[Any, str, Any, str]]:
     routed = cross_account.routed_backend_property(_property(DynamoHandler, "dynamodb_backend"))
     yield DynamoHandler, "dynamodb_backend", routed, REPLACE
     yield BaseResponse, "call_action", iam_gate.checking_call_action(BaseResponse.__dict__["call_action"]), REPLACE
+    yield BaseResponse, "_dispatch", concurrency.serializing_dispatch(BaseResponse.__dict__["_dispatch"]), REPLACE
+    yield IAMBackend, "get_roles", concurrency.roles_snapshot, REPLACE
+    yield BaseWSGIServer, "request_queue_size", concurrency.LISTEN_BACKLOG, REPLACE
 
 
 def _check_compatible(targets: list[tuple[Any, str, Any, str]]) -> None:
