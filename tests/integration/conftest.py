@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devtools.local import running_emulator
-from devtools.stack import Stack
-from tests.support.live import USE_EMULATOR
+from tests.support.live import USE_EMULATOR, applied_stacks
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -44,16 +43,15 @@ def unique_name() -> Callable[[str], str]:
 @pytest.fixture
 def deploy(aws_endpoint: str | None, tmp_path: Path) -> Iterator[Callable[..., dict[str, Any]]]:
     """Apply the root module with the given inputs; destroyed again after the test."""
-    stacks: list[Stack] = []
+    with applied_stacks(tmp_path) as apply:
+        yield apply
 
-    def apply(module_inputs: Mapping[str, Any], extra_hcl: str = "") -> dict[str, Any]:
-        stack = Stack(tmp_path / f"stack{len(stacks)}", module_inputs, extra_hcl=extra_hcl)
-        stacks.append(stack)
-        outputs = stack.apply()
-        outputs["_terraform_dir"] = str(stack.directory)
-        return outputs
 
-    yield apply
-    if not USE_EMULATOR:
-        for stack in reversed(stacks):
-            stack.destroy()
+@pytest.fixture(scope="module")
+def deploy_for_module(
+    aws_endpoint: str | None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., dict[str, Any]]]:
+    """``deploy`` for a module-scoped fixture, so that the tests of a module can share a deployment (an apply
+    takes about a minute on the emulator); destroyed again after the module's last test."""
+    with applied_stacks(tmp_path_factory.mktemp("stacks")) as apply:
+        yield apply

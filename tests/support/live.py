@@ -10,14 +10,37 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ddbmigrate import replication_ops
 from ddbmigrate.aws import client
+from devtools.stack import Stack
 from tests.support.tables import Item
 
 USE_EMULATOR = os.environ.get("DDB_MIGRATE_TEST_TARGET", "emulator") == "emulator"
+
+
+@contextmanager
+def applied_stacks(directory: Path) -> Iterator[Callable[..., dict[str, Any]]]:
+    """What the ``deploy`` fixtures hand a test: apply the root module with the given inputs (one stack per call,
+    under ``directory``); the outputs carry ``_terraform_dir`` for ``--terraform-dir``. On leaving, the stacks
+    are destroyed again, except on the emulator, whose state ends with it."""
+    stacks: list[Stack] = []
+
+    def apply(module_inputs: Mapping[str, Any], extra_hcl: str = "") -> dict[str, Any]:
+        stack = Stack(directory / f"stack{len(stacks)}", module_inputs, extra_hcl=extra_hcl)
+        stacks.append(stack)
+        outputs = stack.apply()
+        outputs["_terraform_dir"] = str(stack.directory)
+        return outputs
+
+    yield apply
+    if not USE_EMULATOR:
+        for stack in reversed(stacks):
+            stack.destroy()
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
