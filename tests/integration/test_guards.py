@@ -176,7 +176,7 @@ PRE_START_REFUSALS: dict[str, tuple[Flags, Flags]] = {
     ),
     "pre-warm units without pre-warm": (
         lambda d: ["--prewarm-rcu", "100"],
-        lambda d: ["prewarm_rcu only apply when the run pre-warms"],
+        lambda d: ["--prewarm-rcu only apply when the run pre-warms", "add --prewarm"],
     ),
 }
 
