@@ -180,7 +180,8 @@ run "state_machine_log_group_retention_key_and_tracing" {
       enabled                   = false, by_default = true, read_capacity_units = 12000, write_capacity_units = 4000
       warm_throughput_on_demand = false
     }
-    transform = { steps_json = "[]", custom_file = null }
+    capacity_budget = { max_read_rate = null, max_write_rate = null }
+    transform       = { steps_json = "[]", custom_file = null }
     lambda_settings = merge(var.lambda_settings, {
       log_retention_days = 90
       kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
