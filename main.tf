@@ -135,12 +135,22 @@ locals {
     })
     role_policy_json = local.target_role_arn == null ? null : jsonencode({
       Version = "2012-10-17"
-      Statement = [{
-        Sid      = "MigrateIntoTargetTable"
-        Effect   = "Allow"
-        Action   = sort(distinct(flatten([for caller in values(local.target_callers) : caller.actions])))
-        Resource = local.target_table_arn
-      }]
+      Statement = [
+        {
+          Sid      = "MigrateIntoTargetTable"
+          Effect   = "Allow"
+          Action   = sort(distinct(flatten([for caller in values(local.target_callers) : caller.actions])))
+          Resource = local.target_table_arn
+        },
+        {
+          # The plan reads the target's auto-scaling maximum, which a budget given as a share is of (without it,
+          # the share is of the provisioned capacity). The action supports no resource-level permissions.
+          Sid      = "ReadTargetAutoScaling"
+          Effect   = "Allow"
+          Action   = "application-autoscaling:DescribeScalableTargets"
+          Resource = "*"
+        },
+      ]
     })
     # One statement per caller, each with only the actions that caller makes.
     table_resource_policy_json = local.target_role_arn != null ? null : jsonencode({

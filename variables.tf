@@ -633,9 +633,10 @@ variable "capacity_budget" {
       max_read_rate  - read units per second on each table the run reads (the source; the target too in verify
                        and cleanup): units ("500") or a share of the table's capacity ("25%").
       max_write_rate - write units per second on the table the run writes, GSI writes included, in the same forms.
-    null: no budget. A share is of the table's provisioned capacity (or what pre-warm raises it to), an on-demand
-    table's maximum throughput, else its warm throughput. The budget holds for the whole run, shared between the
-    segments running at once, and is measured from the ConsumedCapacity DynamoDB returns.
+    null: no budget. A share is of the table's provisioned capacity (its auto-scaling maximum if it has one, or
+    what pre-warm raises it to), an on-demand table's maximum throughput, else its warm throughput. The budget
+    holds for the whole run, shared between the segments running at once, and is measured from the
+    ConsumedCapacity DynamoDB returns.
   EOT
   type = object({
     max_read_rate  = optional(string)

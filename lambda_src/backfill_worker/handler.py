@@ -45,6 +45,9 @@ def _runtime() -> WorkerRuntime:
         retry_policy=config.retry_policy(),
         # The run lock's stale check (DescribeExecution of the holder); only the plan step calls it.
         execution_status=stepfunctions_execution_status(boto3.client("stepfunctions", config=read_client_config())),
+        # Only a plan with a budget given as a share reads auto-scaling, so the client is made then.
+        autoscaling=lambda: boto3.client("application-autoscaling", config=read_client_config()),
+        target_autoscaling=lambda: config.target_access.client("application-autoscaling", config=read_client_config()),
     )
     capacity = CapacityActions(
         lambda: CapacityClient(

@@ -10,7 +10,7 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any, cast
 
 from migration_core.batch_writer import ParallelBatchWriter
-from migration_core.budget import SegmentBudget, resolve_budget
+from migration_core.budget import SegmentBudget, has_share, resolve_budget
 from migration_core.capacity import capacity_cause_lines, capacity_report
 from migration_core.clock import Clock, utc_now
 from migration_core.config import WorkerConfig
@@ -27,13 +27,16 @@ from migration_core.plan import parse_execution_input
 from migration_core.retry import RetryPolicy
 from migration_core.segment import CleanupPages, CopyPages, PageHandler, SegmentWorker, TimeBudget, VerifyPages
 from migration_core.state import SegmentRecord, StateStore
-from migration_core.tables import describe_table
+from migration_core.tables import TableInfo, describe_table, with_auto_scaling
 from migration_core.transform import Transformer
 from migration_core.types import Item
 from migration_core.verify import ItemReader, Verifier, VerifyCounts, verify_summary
 
 if TYPE_CHECKING:
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from migration_core.estimate import TableFacts
 
 # Enough source items to catch a transform that fails on every item (a typo in a template, a missing key)
 # before thousands of segments start, at the price of one small read.
@@ -68,8 +71,14 @@ class BackfillService:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         execution_status: ExecutionStatus | None = None,
+        autoscaling: Callable[[], ApplicationAutoScalingClient] | None = None,
+        target_autoscaling: Callable[[], ApplicationAutoScalingClient] | None = None,
     ) -> None:
         self._config = config
+        # Auto-scaling maxima, which a budget given as a share is of; without them (tests, benchmarks) a share is
+        # of the provisioned capacity.
+        self._autoscaling = autoscaling
+        self._target_autoscaling = target_autoscaling or autoscaling
         # DescribeExecution of the lock's holder; without it (tests, benchmarks) runs take no lock.
         self._execution_status = execution_status
         # Reads of the source and the state table, and of the target (which may live in another account).
@@ -95,6 +104,14 @@ class BackfillService:
             self._transformer = self._transformer_factory()
         return self._transformer
 
+    @staticmethod
+    def _capacity(
+        run: RunSpec, table: TableInfo, autoscaling: Callable[[], ApplicationAutoScalingClient] | None
+    ) -> TableFacts:
+        if autoscaling is None or not has_share(run):
+            return table.facts
+        return with_auto_scaling(table.facts, autoscaling())[0]
+
     def plan(self, execution_input: Any, execution_name: Any, execution_arn: Any = None) -> dict[str, Any]:
         run = parse_execution_input(execution_input, run_id=execution_name, config=self._config)
         overrides = GuardOverrides.from_input(execution_input or {})
@@ -104,7 +121,9 @@ class BackfillService:
             if table.status != "ACTIVE":
                 raise InvalidInput(f"table {table.name!r} is {table.status}, not ACTIVE; retry when it is ACTIVE")
             self._key_schemas[table.name] = table.key_schema
-        run = resolve_budget(run, {source.name: source.facts, target.name: target.facts})
+        source_facts = self._capacity(run, source, self._autoscaling)
+        target_facts = source_facts if run.in_place else self._capacity(run, target, self._target_autoscaling)
+        run = resolve_budget(run, {source.name: source_facts, target.name: target_facts})
         mutated = mutated_table(
             mode=run.mode, in_place=run.in_place, cleanup=run.cleanup, target_table=run.target_table
         )

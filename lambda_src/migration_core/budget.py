@@ -117,30 +117,38 @@ def write_tables(run: RunSpec) -> list[str]:
     return [run.target_table] if run.mode == "copy" else []
 
 
+def has_share(run: RunSpec) -> bool:
+    """Whether the run's budget is given as a share of capacity, which needs the tables' capacity to resolve."""
+    settings = (
+        RateSetting.parse(run.max_read_rate, "max_read_rate"),
+        RateSetting.parse(run.max_write_rate, "max_write_rate"),
+    )
+    return any(setting is not None and setting.percent is not None for setting in settings)
+
+
 def resolve_budget(run: RunSpec, tables: Mapping[str, TableFacts]) -> RunSpec:
     """The run with its budget in units per second per table, shares taken of ``tables``' capacity.
 
-    A table's capacity is its provisioned capacity (or what the run's pre-warm raises it to), an on-demand
-    table's maximum throughput, else its warm throughput (see ``TableFacts.read_rate``).
+    A table's capacity is its provisioned capacity (its auto-scaling maximum if it has one, or what the run's
+    pre-warm raises it to), an on-demand table's maximum throughput, else its warm throughput (see
+    ``TableFacts.read_rate``).
     """
-    read = RateSetting.parse(run.max_read_rate, "max_read_rate")
-    write = RateSetting.parse(run.max_write_rate, "max_write_rate")
     prewarm = run.prewarm
-    read_budget: dict[str, float] = {}
-    write_budget: dict[str, float] = {}
-    if read is not None:
-        for name in read_tables(run):
-            capacity = tables[name].read_rate()
-            if prewarm is not None and not tables[name].on_demand:
-                capacity = max(capacity, float(prewarm.read_units))
-            read_budget[name] = _units(read, capacity, name, "read")
-    if write is not None:
-        for name in write_tables(run):
-            capacity = tables[name].write_rate()
-            if prewarm is not None and not tables[name].on_demand:
-                capacity = max(capacity, float(prewarm.write_units))
-            write_budget[name] = _units(write, capacity, name, "write")
-    return replace(run, read_budget=read_budget, write_budget=write_budget)
+    budgets: dict[str, dict[str, float]] = {"read": {}, "write": {}}
+    for kind, given, names in (
+        ("read", run.max_read_rate, read_tables(run)),
+        ("write", run.max_write_rate, write_tables(run)),
+    ):
+        setting = RateSetting.parse(given, f"max_{kind}_rate")
+        if setting is None:
+            continue
+        for name in names:
+            table = tables[name]
+            capacity = table.read_rate() if kind == "read" else table.write_rate()
+            if prewarm is not None and not table.on_demand:
+                capacity = max(capacity, float(prewarm.read_units if kind == "read" else prewarm.write_units))
+            budgets[kind][name] = _units(setting, capacity, name, kind)
+    return replace(run, read_budget=budgets["read"], write_budget=budgets["write"])
 
 
 def _units(setting: RateSetting, capacity: float, table: str, kind: str) -> float:
@@ -154,13 +162,13 @@ def _units(setting: RateSetting, capacity: float, table: str, kind: str) -> floa
 
 
 class CapacityLimiter:
-    """A token bucket in capacity units that may go into debt, shared by the threads of one segment.
+    """A token bucket in capacity units, shared by the threads of one segment, that a call pays before it goes out.
 
-    :meth:`take` waits until the bucket is out of debt and then charges an estimate; :meth:`charge` adds the
-    difference once DynamoDB said what the call consumed. Because a call is admitted only when earlier calls
-    are paid for, the units spent stay within ``rate`` x elapsed time plus the calls in flight, and a call
-    larger than a second of the rate still goes through (the next calls wait for it). The bucket starts
-    empty and holds at most ``BURST_SECONDS`` of the rate.
+    :meth:`take` reserves a call's estimate and waits until the rate has paid for it and for every call reserved
+    before it; :meth:`charge` adds the difference once DynamoDB said what the call consumed, which the calls
+    reserved after it then wait for. So the units spent stay within ``rate`` x elapsed time, plus what idling
+    saved (at most ``BURST_SECONDS`` of the rate), plus what the calls in flight cost beyond their estimates. A
+    call larger than a second of the rate still goes through, once its own cost is paid.
     """
 
     def __init__(
@@ -176,7 +184,10 @@ class CapacityLimiter:
         self._monotonic = monotonic
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._balance = 0.0
+        # Units reserved or charged since the start, and units the rate has paid for: a call may go out once
+        # ``_paid`` reaches what was reserved up to and including it. The bucket starts empty.
+        self._reserved = 0.0
+        self._paid = 0.0
         self._updated = monotonic()
         self.spent = 0.0
         self.waited_seconds = 0.0
@@ -191,15 +202,18 @@ class CapacityLimiter:
             self._rate = max(rate, 1e-9)
 
     def take(self, estimate: float = 0.0) -> None:
+        with self._lock:
+            self._refill()
+            self._reserved += estimate
+            self.spent += estimate
+            position = self._reserved
         while True:
             with self._lock:
                 self._refill()
-                # Within a rounding error of paid: a float clock cannot always step exactly onto zero.
-                if self._balance >= -PAID_TOLERANCE_UNITS:
-                    self._balance -= estimate
-                    self.spent += estimate
+                # Within a rounding error of paid: a float clock cannot always step exactly onto the position.
+                if self._paid >= position - PAID_TOLERANCE_UNITS:
                     return
-                wait = min(-self._balance / self._rate, MAX_WAIT_SLICE_SECONDS)
+                wait = min((position - self._paid) / self._rate, MAX_WAIT_SLICE_SECONDS)
             self._sleep(wait)
             self.waited_seconds += wait
 
@@ -207,12 +221,12 @@ class CapacityLimiter:
         """Add ``units`` (negative: give back an estimate that was too high)."""
         with self._lock:
             self._refill()
-            self._balance -= units
+            self._reserved += units
             self.spent += units
 
     def _refill(self) -> None:
         now = self._monotonic()
-        self._balance = min(self._balance + (now - self._updated) * self._rate, self._rate * BURST_SECONDS)
+        self._paid = min(self._paid + (now - self._updated) * self._rate, self._reserved + self._rate * BURST_SECONDS)
         self._updated = now
 
 

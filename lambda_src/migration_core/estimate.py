@@ -69,6 +69,9 @@ class TableFacts:
     warm_read_units: float | None = None
     warm_write_units: float | None = None
     indexes: tuple[IndexFacts, ...] = ()
+    # A provisioned table under Application Auto Scaling: the most its capacity may be raised to.
+    scaling_max_read_units: float | None = None
+    scaling_max_write_units: float | None = None
 
     @classmethod
     def from_description(cls, table: Mapping[str, Any]) -> TableFacts:
@@ -104,11 +107,16 @@ class TableFacts:
         return max(1, math.ceil(self.average_item_bytes / WRITE_UNIT_BYTES))
 
     def read_rate(self) -> float:
-        """Read units per second the table serves a run: provisioned, else the on-demand maximum, else warm."""
-        return _rate(self.read_units or self.warm_read_units, on_demand=self.on_demand)
+        """Read units per second the table serves a run: provisioned (up to the auto-scaling maximum), else the
+        on-demand maximum, else warm throughput."""
+        return _rate(
+            _larger(self.read_units, self.scaling_max_read_units) or self.warm_read_units, on_demand=self.on_demand
+        )
 
     def write_rate(self) -> float:
-        return _rate(self.write_units or self.warm_write_units, on_demand=self.on_demand)
+        return _rate(
+            _larger(self.write_units, self.scaling_max_write_units) or self.warm_write_units, on_demand=self.on_demand
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -139,11 +147,19 @@ def budget_warnings(budget: Budget, tables: Mapping[str, TableFacts]) -> list[st
             if table is None:
                 continue
             capacity = capacity_of(table)
+            provisioned = table.read_units if kind == "read" else table.write_units
             if units > capacity:
                 warnings.append(
                     f"warning: the {kind} budget of {units:,.0f} units/s on {name} exceeds what the table delivers "
                     f"({capacity:,.0f} units/s): the run takes what the table has, and the application competes "
                     f"with it; lower the budget or raise the table's capacity"
+                )
+            elif not table.on_demand and provisioned is not None and units > provisioned:
+                warnings.append(
+                    f"warning: the {kind} budget of {units:,.0f} units/s on {name} exceeds its provisioned "
+                    f"{provisioned:,.0f} units/s: auto-scaling raises that toward its maximum of {capacity:,.0f} "
+                    f"only after minutes of high use, and until then the run and the application share throttles; "
+                    f"pre-warm the table (--prewarm) or start with a lower budget"
                 )
     return warnings
 
@@ -320,6 +336,10 @@ def _positive(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return float(value)
     return None
+
+
+def _larger(units: float | None, other: float | None) -> float | None:
+    return max(units, other) if units is not None and other is not None else units or other
 
 
 def _rate(units: float | None, *, on_demand: bool) -> float:

@@ -44,14 +44,6 @@ locals {
         Resource = local.capacity_table_arns
       },
       {
-        # Application Auto Scaling's Describe* actions support no resource-level permissions and no
-        # service-specific condition keys: "*" is the only resource they accept.
-        Sid      = "ReadAutoScalingTargets"
-        Effect   = "Allow"
-        Action   = "application-autoscaling:DescribeScalableTargets"
-        Resource = "*"
-      },
-      {
         # Scalable-target ARNs end in a random id, not in the table's name, so the statement cannot name the
         # two tables' targets: the narrowest AWS allows is every scalable target of this account and region,
         # limited by the service's condition keys to DynamoDB's four capacity dimensions. (aws:ResourceTag
@@ -119,6 +111,15 @@ locals {
         Action   = local.target_actions
         Resource = var.target_table.arn
       } : var.target_table.assume_role_statement,
+      {
+        # The plan reads the tables' auto-scaling maxima, which a budget given as a share ("25%") is of; pre-warm
+        # reads the scalable targets it raises. Application Auto Scaling's Describe* actions support no
+        # resource-level permissions and no service-specific condition keys: "*" is the only resource they accept.
+        Sid      = "ReadAutoScalingTargets"
+        Effect   = "Allow"
+        Action   = "application-autoscaling:DescribeScalableTargets"
+        Resource = "*"
+      },
       {
         Sid      = "TrackRunState"
         Effect   = "Allow"

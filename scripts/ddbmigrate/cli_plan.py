@@ -31,7 +31,7 @@ from ddbmigrate.cli_support import (
 )
 from ddbmigrate.deployment import Deployment, load_deployment
 from ddbmigrate.replication_ops import mapping_state
-from migration_core.budget import resolve_budget
+from migration_core.budget import has_share, resolve_budget
 from migration_core.config import WorkerConfig
 from migration_core.errors import ConfigurationError, InvalidInput
 from migration_core.estimate import Budget, Prices, RunEstimate, TableFacts, estimate_run
@@ -46,6 +46,7 @@ from migration_core.guards import (
 )
 from migration_core.models import RunSpec
 from migration_core.plan import parse_execution_input
+from migration_core.tables import with_auto_scaling
 from migration_core.target_access import TargetAccess
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -239,8 +240,8 @@ def _check_consumer_paused(deployment: Deployment, flags: str) -> None:
         )
 
 
-def _target_client(deployment: Deployment) -> Any:
-    return TargetAccess.from_environment(deployment.worker_environment).client("dynamodb")
+def _target_client(deployment: Deployment, service: str = "dynamodb") -> Any:
+    return TargetAccess.from_environment(deployment.worker_environment).client(service)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -257,6 +258,16 @@ def plan_report(
         if run.in_place
         else TableFacts.from_description(_target_client(deployment).describe_table(TableName=run.target_table)["Table"])
     )
+    scaling_notes: list[str] = []
+    if has_share(run):
+        # As the plan step does: a share of a table under auto-scaling is of its maximum.
+        source, source_note = with_auto_scaling(source, client("application-autoscaling"))
+        target, target_note = (
+            (source, None)
+            if run.in_place
+            else with_auto_scaling(target, _target_client(deployment, "application-autoscaling"))
+        )
+        scaling_notes = [note for note in (source_note, target_note) if note is not None]
     # Keyed as the run names them: a target in another account is named by its ARN there, by its name here.
     tables = {run.source_table: source, run.target_table: target}
     try:
@@ -268,6 +279,8 @@ def plan_report(
         write={tables[name].name: units for name, units in run.write_budget.items()},
     )
     estimate = estimate_run(source, target, cleanup=run.cleanup, prices=prices, budget=budget)
+    if scaling_notes:
+        estimate = replace(estimate, notes=(*estimate.notes, *scaling_notes))
     if max_hours is not None and estimate.duration_seconds > max_hours * 3600:
         estimate = replace(
             estimate,
@@ -332,6 +345,12 @@ def _table_line(table: TableFacts) -> str:
     return (
         f"{table.item_count:,} items, {table.size_bytes:,} bytes (average {table.average_item_bytes:,.0f}); {mode}, "
         f"{_units(table.read_units, table.write_units, table.on_demand)}"
+        + (
+            f" (auto-scaling up to {_maybe(table.scaling_max_read_units)} RCU / "
+            f"{_maybe(table.scaling_max_write_units)} WCU)"
+            if table.scaling_max_read_units or table.scaling_max_write_units
+            else ""
+        )
         + (
             f", warm throughput {table.warm_read_units or 0:,.0f} RCU/s / {table.warm_write_units or 0:,.0f} WCU/s"
             if table.warm_read_units or table.warm_write_units

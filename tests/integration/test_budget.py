@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ddbmigrate.aws import client
 from devtools.datagen import generate_items
 from devtools.faults.capacity import write_units
 from devtools.tables import create_table, load_items, scan_all
@@ -17,6 +18,9 @@ KEY = {"pk": "S", "sk": "N"}
 ITEMS = 400
 SEGMENTS = 4
 WRITE_BUDGET = 60.0
+# The read budget is a share of the source's auto-scaling maximum: 25% of 40 RCU (its provisioned 5 would be 1.25).
+READ_SHARE = "25%"
+SOURCE_RCU, SOURCE_RCU_MAXIMUM = 5, 40
 READ_BUDGET = 10.0
 # BatchWriteItem's most: the one call per segment that may be in flight beyond what the budget paid for.
 BATCH = 25
@@ -26,7 +30,14 @@ def test_a_budgeted_run_writes_no_faster_than_its_budget(
     deploy: Callable[..., dict[str, Any]], unique_name: Callable[[str], str], tmp_path: Path
 ) -> None:
     source, target = unique_name("source"), unique_name("target")
-    create_table(source, KEY)
+    create_table(source, KEY, provisioned=(SOURCE_RCU, 100))
+    client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="dynamodb",
+        ResourceId=f"table/{source}",
+        ScalableDimension="dynamodb:table:ReadCapacityUnits",
+        MinCapacity=SOURCE_RCU,
+        MaxCapacity=SOURCE_RCU_MAXIMUM,
+    )
     create_table(target, KEY)
     items = list(generate_items(ITEMS, seed=5, payload_bytes=2200))
     load_items(source, items)
@@ -42,16 +53,16 @@ def test_a_budgeted_run_writes_no_faster_than_its_budget(
         }
     )
 
-    result = run_migration(
-        outputs["_terraform_dir"], "--max-read-rate", f"{READ_BUDGET:g}", json_path=tmp_path / "run.json"
-    )
+    result = run_migration(outputs["_terraform_dir"], "--max-read-rate", READ_SHARE, json_path=tmp_path / "run.json")
 
     assert result["status"] == "SUCCEEDED", result["_stdout"]
-    assert f"budget (max_read_rate {READ_BUDGET:g}, max_write_rate {WRITE_BUDGET:g})" in result["_stdout"]
+    assert f"budget (max_read_rate {READ_SHARE}, max_write_rate {WRITE_BUDGET:g})" in result["_stdout"]
+    assert f"auto-scaling up to {SOURCE_RCU_MAXIMUM} RCU" in result["_stdout"]
     summary = result["output"]
     assert summary["written"] == ITEMS
     assert summary["consumed_wcu"] == sum(costs)
     assert summary["budget"]["write_units_per_second"] == {target: WRITE_BUDGET}
+    # Resolved by the worker's plan step, with its own role's leave to read the source's auto-scaling.
     assert summary["budget"]["read_units_per_second"] == {source: READ_BUDGET}
     # The budget is an upper bound, so the check is a lower bound on time, which a slower machine only helps:
     # everything but one call per segment was paid for at WRITE_BUDGET units per second.

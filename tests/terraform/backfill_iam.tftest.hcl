@@ -1,5 +1,6 @@
 # Least privilege: every role policy names exact resources and exact actions; the only "*" resources are
-# the CloudWatch Logs vended-delivery statement (and X-Ray when tracing is on), which accept nothing else.
+# the CloudWatch Logs vended-delivery statement, the worker's DescribeScalableTargets (and X-Ray when tracing is
+# on), which accept nothing else.
 
 mock_provider "aws" {
   override_during = plan
@@ -29,6 +30,12 @@ run "worker_policies_are_scoped_to_exact_resources" {
         Resource = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
       },
       {
+        Sid      = "ReadAutoScalingTargets"
+        Effect   = "Allow"
+        Action   = "application-autoscaling:DescribeScalableTargets"
+        Resource = "*"
+      },
+      {
         Sid      = "TrackRunState"
         Effect   = "Allow"
         Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
@@ -51,10 +58,10 @@ run "worker_policies_are_scoped_to_exact_resources" {
   assert {
     condition = alltrue(flatten([
       for policy in values(module.backfill.worker_role_policies) : [
-        for statement in jsondecode(policy).Statement : !contains(flatten([statement.Resource]), "*") && !anytrue([for action in flatten([statement.Action]) : endswith(action, "*")])
+        for statement in jsondecode(policy).Statement : (statement.Sid == "ReadAutoScalingTargets" || !contains(flatten([statement.Resource]), "*")) && !anytrue([for action in flatten([statement.Action]) : endswith(action, "*")])
       ]
     ]))
-    error_message = "No worker statement may use a wildcard resource or action."
+    error_message = "No worker statement may use a wildcard resource or action, but DescribeScalableTargets, which accepts no resource-level permission."
   }
 
   assert {

@@ -186,6 +186,7 @@ run "in_place_migration" {
     condition = [for statement in jsondecode(module.backfill.worker_role_policies["dynamodb"]).Statement : statement.Resource] == [
       "arn:aws:dynamodb:us-east-1:123456789012:table/orders",
       "arn:aws:dynamodb:us-east-1:123456789012:table/orders",
+      "*",
       "arn:aws:dynamodb:us-east-1:123456789012:table/demo-state",
     ]
     error_message = "In place, the worker reads and writes the one table."

@@ -64,7 +64,7 @@ run "assumed_role_reaches_the_target_through_sts_only" {
   }
 
   assert {
-    condition = [for statement in jsondecode(module.backfill.worker_role_policies["dynamodb"]).Statement : statement if statement.Sid != "ReadSourceTable" && statement.Sid != "TrackRunState"] == [{
+    condition = [for statement in jsondecode(module.backfill.worker_role_policies["dynamodb"]).Statement : statement if !contains(["ReadSourceTable", "ReadAutoScalingTargets", "TrackRunState"], statement.Sid)] == [{
       Sid      = "AssumeTargetAccountRole"
       Effect   = "Allow"
       Action   = ["sts:AssumeRole"]
@@ -90,8 +90,13 @@ run "assumed_role_reaches_the_target_through_sts_only" {
         "dynamodb:PutItem",
       ]
       Resource = "arn:aws:dynamodb:us-east-1:222233334444:table/orders"
+      }, {
+      Sid      = "ReadTargetAutoScaling"
+      Effect   = "Allow"
+      Action   = "application-autoscaling:DescribeScalableTargets"
+      Resource = "*"
     }]
-    error_message = "The role needs exactly the actions the three Lambdas call, on the target table only: ${output.cross_account.role_policy_json}"
+    error_message = "The role needs exactly the actions the three Lambdas call, on the target table only, and reads the target's auto-scaling: ${output.cross_account.role_policy_json}"
   }
 
   assert {
@@ -151,7 +156,7 @@ run "resource_based_policy_grants_each_lambda_its_own_actions" {
         Sid       = "DdbMigrateConsumer"
         Effect    = "Allow"
         Principal = { AWS = "arn:aws:iam::123456789012:role/demo-replication-consumer" }
-        Action    = ["dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+        Action    = ["dynamodb:DescribeTable", "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
         Resource  = "arn:aws:dynamodb:us-east-1:222233334444:table/orders"
       },
       {

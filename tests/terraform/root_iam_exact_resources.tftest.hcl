@@ -140,7 +140,7 @@ run "every_statement_names_exact_resources" {
       "forwarder/xray/XRayWrite",
       "state_machine/log-delivery/VendedLogDelivery",
       "state_machine/xray/XRayWrite",
-      "worker/capacity/ReadAutoScalingTargets",
+      "worker/dynamodb/ReadAutoScalingTargets",
       "worker/xray/XRayWrite",
     ])
     error_message = "Resource \"*\" is reserved for the documented statements (see the header of this file). Statements with it: ${jsonencode(sort(flatten([for role, policies in { worker = module.backfill.worker_role_policies, state_machine = module.backfill.state_machine_role_policies, forwarder = module.replication[0].forwarder_role_policies, consumer = module.replication[0].consumer_role_policies } : [for name, policy in policies : [for statement in jsondecode(policy).Statement : "${role}/${name}/${statement.Sid}" if contains(flatten([statement.Resource]), "*")]]])))}"

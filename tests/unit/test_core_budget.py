@@ -5,9 +5,13 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
 
 from migration_core.budget import (
+    BURST_SECONDS,
     LEASE_RENEWALS,
     PROBE_PAGE_ITEMS,
     BudgetedCalls,
@@ -19,9 +23,10 @@ from migration_core.budget import (
 )
 from migration_core.config import WorkerConfig
 from migration_core.errors import ConfigurationError, InvalidInput
-from migration_core.estimate import Budget, TableFacts, estimate_run
+from migration_core.estimate import Budget, TableFacts, budget_warnings, estimate_run
 from migration_core.models import PrewarmSpec, RunSpec
 from migration_core.plan import parse_execution_input
+from migration_core.tables import with_auto_scaling
 from tests.support.backfill import WORKER_ENVIRONMENT, worker_config
 from tests.support.descriptions import on_demand, provisioned
 
@@ -115,6 +120,54 @@ def test_a_share_is_of_provisioned_capacity_and_units_are_taken_as_given() -> No
     assert run.write_budget == {"target": 150.0}
 
 
+def test_a_share_of_a_table_under_auto_scaling_is_of_its_maximum_and_the_plan_says_when_it_must_scale() -> None:
+    with mock_aws():
+        autoscaling = boto3.client("application-autoscaling", region_name="us-east-1")
+        autoscaling.register_scalable_target(
+            ServiceNamespace="dynamodb",
+            ResourceId="table/source",
+            ScalableDimension="dynamodb:table:ReadCapacityUnits",
+            MinCapacity=5,
+            MaxCapacity=2000,
+        )
+        autoscaling.register_scalable_target(
+            ServiceNamespace="dynamodb",
+            ResourceId="table/source",
+            ScalableDimension="dynamodb:table:WriteCapacityUnits",
+            MinCapacity=5,
+            MaxCapacity=800,
+        )
+        source, note = with_auto_scaling(facts(provisioned("source", 10, 1000, rcu=400, wcu=100)), autoscaling)
+        target, _ = with_auto_scaling(facts(provisioned("target", 0, 0, rcu=50, wcu=200)), autoscaling)
+    assert note is None
+    assert (source.scaling_max_read_units, source.scaling_max_write_units) == (2000.0, 800.0)
+    assert (target.scaling_max_read_units, target.scaling_max_write_units) == (None, None)
+    run = resolve_budget(run_spec(max_read_rate="25%", max_write_rate="50%"), {"source": source, "target": target})
+    assert run.read_budget == {"source": 500.0}
+    assert run.write_budget == {"target": 100.0}
+    warnings = budget_warnings(Budget(read=run.read_budget), {"source": source})
+    assert len(warnings) == 1
+    assert "exceeds its provisioned 400 units/s: auto-scaling raises that toward its maximum of 2,000" in warnings[0]
+    assert "--prewarm" in warnings[0]
+    assert budget_warnings(Budget(read={"source": 300.0}), {"source": source}) == []
+
+
+def test_without_leave_to_read_auto_scaling_a_share_stays_of_the_provisioned_capacity_and_the_plan_says_so() -> None:
+    autoscaling = boto3.client(
+        "application-autoscaling", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b"
+    )
+    with Stubber(autoscaling) as stub:
+        stub.add_client_error("describe_scalable_targets", "AccessDeniedException", "not authorized")
+        source, note = with_auto_scaling(facts(provisioned("source", 10, 1000, rcu=400, wcu=100)), autoscaling)
+    assert source.scaling_max_read_units is None
+    assert note is not None
+    assert "AccessDeniedException" in note
+    assert "application-autoscaling:DescribeScalableTargets" in note
+    assert resolve_budget(run_spec(max_read_rate="25%"), {"source": source, "target": source}).read_budget == {
+        "source": 100.0
+    }
+
+
 def test_a_share_of_an_on_demand_table_is_of_its_maximum_else_its_warm_throughput() -> None:
     limited = on_demand("source", 10, 1000, OnDemandThroughput={"MaxReadRequestUnits": 800})
     warm = on_demand("target", 10, 1000, WarmThroughput={"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000})
@@ -186,15 +239,30 @@ def test_the_limiter_spends_at_most_its_rate_however_large_the_calls() -> None:
     assert clock.now - started == pytest.approx((spent - 40.0) / 100.0, rel=0.01)
 
 
+def test_a_call_goes_out_only_once_it_is_paid_for_so_no_moment_is_over_budget() -> None:
+    clock = FakeTime()
+    limiter = CapacityLimiter(100.0, monotonic=clock.monotonic, sleep=clock.sleep)
+    clock.now += 60
+    started = clock.now
+    spent = 0.0
+    for units in [30.0, 250.0, 5.0, 128.0, 40.0] * 20:
+        limiter.take(units)
+        spent += units
+        # What has gone out, this call included, is within the rate since the start plus the saved burst.
+        assert spent <= 100.0 * (clock.now - started) + 100.0 * BURST_SECONDS + 1e-6
+    assert clock.now - started == pytest.approx((spent - 100.0 * BURST_SECONDS) / 100.0)
+
+
 def test_estimates_are_charged_up_front_and_corrected_by_what_dynamodb_reported() -> None:
     clock = FakeTime()
     calls = BudgetedCalls(CapacityLimiter(10.0, monotonic=clock.monotonic, sleep=clock.sleep))
     with calls.call(25) as consumed:
         consumed(50.0)
     assert calls.limiter.spent == pytest.approx(50.0)
-    # The next call of 25 requests is estimated at 2 units each, and waits for the first call's 5 s of debt.
+    # The next call of 25 requests is estimated at 2 units each: it goes out once the rate has paid for the first
+    # call's 50 units and its own 50.
     with calls.call(25) as consumed:
-        assert clock.slept == pytest.approx(5.0)
+        assert clock.slept == pytest.approx(10.0)
         consumed(10.0)
     assert calls.limiter.spent == pytest.approx(60.0)
     with pytest.raises(RuntimeError), calls.call(25):
