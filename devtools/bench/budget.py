@@ -82,8 +82,8 @@ class Consumption:
 
     The active span runs from the first sample that saw the table's consumption grow to the first that saw all
     of it. ``per_second`` is the units consumed within that span over its length; ``sustained_per_second`` the
-    least-squares slope of the cumulative units over it, which a lump at the start of the run (a budgeted
-    segment's first full page, admitted as soon as its probe page is paid) hardly moves; ``peak_per_second``
+    least-squares slope of the cumulative units over it, which the start of a run (each segment's probe page,
+    paid for after it went out, and the time before the first page) hardly moves; ``peak_per_second``
     the highest rate between two samples about ``window_seconds`` apart.
     """
 

@@ -46,6 +46,9 @@ BURST_SECONDS = 0.2
 # A waiting call looks at the rate again at least this often, so that a share that grew applies soon.
 MAX_WAIT_SLICE_SECONDS = 0.5
 PAID_TOLERANCE_UNITS = 1e-6
+# DynamoDB charges every call at least half a unit (an eventually consistent read of nothing): the floor of a
+# call's estimate, not of its cost per item, which is far less for the items of a Scan page.
+MIN_CALL_UNITS = 0.5
 # Leases are renewed this often (more seldom with many segments, see SegmentBudget), and count as live for
 # LEASE_RENEWALS renewal intervals, so that one slow renewal does not drop a running segment from the count.
 LEASE_RENEW_SECONDS = 2.0
@@ -234,20 +237,21 @@ class BudgetedCalls:
     """Charges each call's ConsumedCapacity to a limiter, with the next call's estimate learnt from the last.
 
     ``requests`` is what a call's cost grows with: items written or keys read, or the items a Scan page may
-    return. A call is charged its estimate up front, so that the next one waits for it as well.
+    return. A call is charged its estimate up front, so that the next one waits for it as well. Until a call has
+    taught it better, a request is estimated at ``units_per_request``: what it costs at least.
     """
 
-    def __init__(self, limiter: CapacityLimiter) -> None:
+    def __init__(self, limiter: CapacityLimiter, units_per_request: float) -> None:
         self.limiter = limiter
         self._lock = threading.Lock()
-        self._units_per_request = 1.0
+        self._units_per_request = units_per_request
         self._warned = False
 
     @contextmanager
     def call(self, requests: int) -> Iterator[Callable[[float], None]]:
         """``with calls.call(n) as consumed: ...; consumed(units)``; a call that raised charges nothing."""
         with self._lock:
-            estimate = self._units_per_request * requests
+            estimate = max(self._units_per_request * requests, MIN_CALL_UNITS)
         self.limiter.take(estimate)
         actual: list[float] = []
         try:
@@ -261,7 +265,7 @@ class BudgetedCalls:
                 LOGGER.warning("a call returned no ConsumedCapacity: the capacity budget cannot count it")
             if actual and requests > 0:
                 with self._lock:
-                    self._units_per_request = max(units / requests, 0.5)
+                    self._units_per_request = units / requests
 
 
 @contextmanager
@@ -317,7 +321,12 @@ class SegmentBudget:
             key: CapacityLimiter(units / self.sharing, monotonic=monotonic, sleep=sleep)
             for key, units in self._budgets.items()
         }
-        self._calls = {key: BudgetedCalls(limiter) for key, limiter in self._limiters.items()}
+        # At least: a write costs a unit per item; a read of an item a fraction of one (a Scan reads a whole page
+        # per 4 KB), so reads start from the floor of a call, and the first (a small probe page) teaches the rest.
+        self._calls = {
+            key: BudgetedCalls(limiter, units_per_request=1.0 if key[0] == "write" else 0.0)
+            for key, limiter in self._limiters.items()
+        }
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._interval = LEASE_RENEW_SECONDS

@@ -255,7 +255,7 @@ def test_a_call_goes_out_only_once_it_is_paid_for_so_no_moment_is_over_budget() 
 
 def test_estimates_are_charged_up_front_and_corrected_by_what_dynamodb_reported() -> None:
     clock = FakeTime()
-    calls = BudgetedCalls(CapacityLimiter(10.0, monotonic=clock.monotonic, sleep=clock.sleep))
+    calls = BudgetedCalls(CapacityLimiter(10.0, monotonic=clock.monotonic, sleep=clock.sleep), units_per_request=1.0)
     with calls.call(25) as consumed:
         consumed(50.0)
     assert calls.limiter.spent == pytest.approx(50.0)
@@ -268,6 +268,25 @@ def test_estimates_are_charged_up_front_and_corrected_by_what_dynamodb_reported(
     with pytest.raises(RuntimeError), calls.call(25):
         raise RuntimeError("throttled")
     assert calls.limiter.spent == pytest.approx(60.0)
+
+
+def test_a_scan_page_is_estimated_at_what_its_items_cost_with_half_a_unit_per_call_at_least() -> None:
+    clock = FakeTime()
+    started = clock.now
+    calls = BudgetedCalls(CapacityLimiter(100.0, monotonic=clock.monotonic, sleep=clock.sleep), units_per_request=0.0)
+    # The first page, of unknown cost, is estimated at the half unit every call costs at least, and paid for after.
+    with calls.call(1000) as consumed:
+        assert calls.limiter.spent == pytest.approx(0.5)
+        consumed(62.5)
+    # 1,000 small items read at 1/16 unit each: the next page of 1,000 is estimated at 62.5 units, not at a
+    # half-unit floor per item (500 units, 5 s of waiting for 0.6 s worth of reads).
+    with calls.call(1000) as consumed:
+        assert calls.limiter.spent == pytest.approx(125.0)
+        consumed(62.5)
+    assert clock.now - started == pytest.approx(125.0 / 100.0)
+    with calls.call(1) as consumed:
+        assert calls.limiter.spent == pytest.approx(125.5)
+        consumed(0.5)
 
 
 def test_an_idle_limiter_saves_at_most_a_fifth_of_a_second_of_its_rate() -> None:
