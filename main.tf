@@ -1,5 +1,6 @@
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
 
 locals {
   # Powertools for AWS Lambda (Python) v3 public layer. Version 27 is the latest the Powertools docs list
@@ -228,14 +229,15 @@ module "dashboard" {
 
 # The source and target tables, each read once here and handed to the modules as values: reading a table turns
 # a typo into a plan-time error that names it, and gives its exact ARN, stream and key. A target in another
-# account is not readable with this account's credentials; its ARN is built instead.
+# account is not readable with this account's credentials, nor one in another region without a provider of that
+# region (which a module must not configure); its ARN is built instead.
 
 data "aws_dynamodb_table" "source" {
   name = var.source_table_name
 
   lifecycle {
     precondition {
-      condition     = !var.replication.enabled || var.target_account != null || var.source_table_name != var.target_table_name
+      condition     = !var.replication.enabled || !local.target_table_here || var.source_table_name != var.target_table_name
       error_message = "Replication needs a target table other than the source (${var.source_table_name}): the consumer's writes to the source would come back through its stream. For an in-place migration, run the backfill alone."
     }
 
@@ -253,7 +255,7 @@ data "aws_dynamodb_table" "source" {
 }
 
 data "aws_dynamodb_table" "target" {
-  count = var.target_account == null ? 1 : 0
+  count = local.target_table_here ? 1 : 0
 
   name = var.target_table_name
 }
@@ -267,10 +269,21 @@ locals {
   }
 
   target_in_other_account = var.target_account != null
-  target_role_arn         = try(var.target_account.role_arn, null)
-  target_table_arn = (local.target_in_other_account
-    ? "arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.name}:${var.target_account.account_id}:table/${var.target_table_name}"
-    : one(data.aws_dynamodb_table.target[*].arn)
+  # Naming the provider's own region is the same as leaving target_region unset.
+  target_region          = coalesce(var.target_region, data.aws_region.current.name)
+  target_in_other_region = local.target_region != data.aws_region.current.name
+  # Whether the target is readable here, in this account and region: then it is read, else its ARN is built.
+  target_table_here = !local.target_in_other_account && !local.target_in_other_region
+  target_role_arn   = try(var.target_account.role_arn, null)
+  target_table_arn = (local.target_table_here
+    ? one(data.aws_dynamodb_table.target[*].arn)
+    : format(
+      "arn:%s:dynamodb:%s:%s:table/%s",
+      data.aws_partition.current.partition,
+      local.target_region,
+      local.target_in_other_account ? var.target_account.account_id : data.aws_caller_identity.current.account_id,
+      var.target_table_name,
+    )
   )
 
   # What modules/backfill and modules/replication know of the source table.
@@ -281,27 +294,33 @@ locals {
     hash_key       = data.aws_dynamodb_table.source.hash_key
     range_key      = data.aws_dynamodb_table.source.range_key
     kms_key_arn    = local.read_table_kms_keys.source
-    same_as_target = !local.target_in_other_account && var.source_table_name == var.target_table_name
+    same_as_target = local.target_table_here && var.source_table_name == var.target_table_name
   }
 
-  # How the parts that call the target table reach it: in this account by its name; in another one by its ARN
-  # (DynamoDB reaches another account's table only that way), with their own credentials or an assumed role's.
+  # How the parts that call the target table reach it: in this account and region by its name; elsewhere by its
+  # ARN (DynamoDB reaches another account's table only that way, and in another region the ARN keeps it apart
+  # from a source of the same name), with their own credentials or an assumed role's, and with clients of the
+  # target's region.
   target_table = {
     name             = var.target_table_name
     arn              = local.target_table_arn
     in_other_account = local.target_in_other_account
+    region           = local.target_region
+    in_other_region  = local.target_in_other_region
     # Role the callers assume for every call on the target, or null when they call it with their own credentials.
     role_arn = local.target_role_arn
     # Through an assumed role the role's own policy covers the target's key; otherwise the callers' roles need it.
+    # A target in another region of this account is not read, so its key is not known (README, Known limits).
     kms_key_arn = (local.target_in_other_account
       ? (local.target_role_arn == null ? try(var.target_account.kms_key_arn, null) : null)
       : local.read_table_kms_keys.target
     )
     # What a Lambda needs to reach the target (migration_core.target_access): TARGET_TABLE, the name it calls
-    # the table by (its ARN when in another account), and TARGET_ROLE_ARN / TARGET_ROLE_EXTERNAL_ID when a role
-    # is assumed.
+    # the table by (its ARN when in another account or region), TARGET_REGION when its clients of the target
+    # must be of another region, and TARGET_ROLE_ARN / TARGET_ROLE_EXTERNAL_ID when a role is assumed.
     lambda_environment = merge(
-      { TARGET_TABLE = local.target_in_other_account ? local.target_table_arn : var.target_table_name },
+      { TARGET_TABLE = local.target_table_here ? var.target_table_name : local.target_table_arn },
+      local.target_in_other_region ? { TARGET_REGION = local.target_region } : {},
       local.target_role_arn == null ? {} : { TARGET_ROLE_ARN = local.target_role_arn },
       try(var.target_account.external_id, null) == null ? {} : { TARGET_ROLE_EXTERNAL_ID = var.target_account.external_id },
     )

@@ -59,7 +59,7 @@ output "target_table_name" {
 }
 
 output "target_table_arn" {
-  description = "ARN of the target table (in target_account.account_id when that is set)."
+  description = "ARN of the target table (in target_account.account_id and in target_region when those are set)."
   value       = module.backfill.target_table_arn
 }
 

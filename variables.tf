@@ -28,9 +28,29 @@ variable "target_table_name" {
   }
 }
 
+variable "target_region" {
+  description = <<-EOT
+    Region of the target table when it is not the provider's region (null: the provider's region, where the source
+    is). The worker, the replication forwarder and consumer, and ddb-migrate verify, plan and run make their target
+    clients for this region, call the table by its ARN in it (a table of the same name may be the source), and IAM
+    names that ARN. Every item then crosses regions: each write takes a cross-region round trip, and AWS charges
+    inter-region data transfer per GB on top of the target's writes (see AWS's pricing page). The module cannot read
+    a table in another region, so it does not check the target at plan time. Pre-warm raises only the source there
+    and reports that it left the target alone. Works with target_account for a target in another account and region.
+  EOT
+  type        = string
+  default     = null
+
+  validation {
+    # The shape of every region name: us-east-1, eu-central-2, ap-southeast-4, us-gov-west-1, cn-north-1.
+    condition     = var.target_region == null || can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$", var.target_region))
+    error_message = "target_region must be an AWS region name such as eu-west-1."
+  }
+}
+
 variable "target_account" {
   description = <<-EOT
-    The target table lives in another AWS account (same region); null when it is in this one. Two ways to reach it:
+    The target table lives in another AWS account (in target_region, else this region); null when it is in this one. Two ways to reach it:
     with role_arn, the Lambdas assume that role (in the target's account) for every call on the target table;
     without it, they call the table by its ARN, which the table's resource-based policy must allow. The output
     cross_account gives the policies the target's account attaches for either way. kms_key_arn: the target
@@ -64,6 +84,12 @@ variable "target_account" {
   validation {
     condition     = var.target_account == null || try(var.target_account.kms_key_arn == null, true) || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:${try(var.target_account.account_id, "")}:key/[A-Za-z0-9-]+$", var.target_account.kms_key_arn))
     error_message = "target_account.kms_key_arn must be the ARN of a KMS key in target_account.account_id (arn:aws:kms:<region>:<account_id>:key/<id>)."
+  }
+
+  validation {
+    # A table's customer managed key is in the table's region: DynamoDB uses only keys of its own region.
+    condition     = var.target_account == null || var.target_region == null || try(var.target_account.kms_key_arn == null, true) || try(split(":", var.target_account.kms_key_arn)[3] == var.target_region, false)
+    error_message = "target_account.kms_key_arn must be a key in target_region (${coalesce(var.target_region, "-")}), the target table's region."
   }
 }
 

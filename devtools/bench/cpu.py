@@ -31,6 +31,7 @@ from migration_core.retry import RetryPolicy
 from migration_core.segment import CopyPages, SegmentWorker, TimeBudget
 from migration_core.state import StateStore
 from migration_core.transform import Transformer
+from migration_core.wire import wired
 
 from .canned import CannedDynamoDB
 from .common import KEY_SCHEMA, Dataset, Timing, dataset, interleaved, measured, median, ratio
@@ -55,8 +56,9 @@ class CpuParameters:
 
 def _ours(canned: CannedDynamoDB, steps: Sequence[Mapping[str, Any]], concurrency: int) -> Callable[[], Timing]:
     # Clients live as long as the variant (a warm Lambda container's do); the warm-up run pays their first calls.
-    read_client = canned.client(read_client_config())
-    write_client = canned.client(write_client_config(concurrency))
+    # As the worker's handler builds them.
+    read_client = wired(canned.client(read_client_config()))
+    write_client = wired(canned.client(write_client_config(concurrency)))
     transformer = Transformer.from_spec(list(steps))
 
     def run() -> Timing:

@@ -135,28 +135,40 @@ def _cpu(result: dict[str, Any]) -> Table:
 
 def _replication(result: dict[str, Any]) -> Table:
     table = Table(title="d. Live replication through the Lambda handlers", title_justify="left")
-    table.add_column("stage", justify="left")
+    table.add_column("stage (model, one invocation at a time) / lag (emulator)", justify="left")
     table.add_column("events/s", justify="right")
     table.add_column("CPU µs/event", justify="right")
     table.add_column("lag p50 ms", justify="right")
     table.add_column("lag p99 ms", justify="right")
     table.add_column("lost", justify="right")
     throughput = result["throughput"]
+    stages = (
+        (
+            "forwarder",
+            "forwarder_comparison",
+            (("one_at_a_time", "one call at a time"), ("deployed", "calls in flight")),
+        ),
+        ("consumer", "consumer_comparison", (("per_event", "one event per call"), ("batched", "batched"))),
+    )
+    for stage, key, modes in stages:
+        for workload, data in throughput.get(key, {}).get("workloads", {}).items():
+            for mode, label in modes:
+                table.add_row(
+                    f"{stage}, {workload} keys, {label}",
+                    _fmt(data[mode]["events_per_second"]),
+                    _fmt(data[mode]["cpu_us_per_event"]),
+                    "",
+                    "",
+                    "",
+                )
+            ratio = data[f"ratio_{modes[1][0]}_to_{modes[0][0]}"]
+            table.add_row(f"{stage}, {workload} keys: {modes[1][1]} / {modes[0][1]}", _ratio(ratio), "", "", "", "")
     lost = throughput["lost_events"] + throughput["failed_events"]
-    for stage in ("forwarder", "consumer"):
-        data = throughput[stage]
-        table.add_row(
-            f"{stage} (model, one invocation at a time)",
-            _fmt(data["events_per_second"]),
-            _fmt(data["cpu_us_per_event"]),
-            "",
-            "",
-            _fmt(lost) if stage == "consumer" else "",
-        )
+    table.add_row("events lost or failed (forwarder and consumer)", "", "", "", "", _fmt(lost))
     lag = result.get("lag")
     if lag:
         table.add_row(
-            f"source write -> target (emulator, {lag['writes_per_second']:g} writes/s)",
+            f"source write -> target ({lag['writes_per_second']:g} writes/s)",
             "",
             "",
             _fmt(lag["lag_ms_p50"], 0),

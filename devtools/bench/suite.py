@@ -53,7 +53,7 @@ QUICK = SuiteConfig(
         capacities=(1000,), segments=(1, 4), seconds_of_work=1.5, include_unpaced=False
     ),
     cpu=cpu.CpuParameters(small_items=600, large_items=150, runs=1),
-    replication=replication.ReplicationParameters(events=120, lag_on_emulator=False),
+    replication=replication.ReplicationParameters(events=120, consumer_events=60, runs=1, lag_on_emulator=False),
     budget=budget.BudgetParameters(
         segments=(2,), seconds_of_work=2.0, application_segments=2, application_seconds_of_work=5.0
     ),

@@ -14,7 +14,9 @@
   nothing (the same item put again, an update to the values already there) writes no record on DynamoDB
   (DynamoDB Streams developer guide; tecracer.com, "Why I had to update my mental model of DynamoDB
   streams", 2021) but a MODIFY in moto. ``StreamShard.add`` drops those, and ``DynamoDBBackend.update_item``
-  collects the records of one update into one.
+  collects the records of one update into one. Every record says ``awsRegion: us-east-1`` in moto, whatever the
+  table's region; ``StreamRecord.__init__`` writes the table's own region, as DynamoDB does (a target in another
+  region is tested with tables in two regions).
 - UpdateItem is all or nothing on DynamoDB; moto leaves the key-only item it created, or a half-applied
   update, when the update fails part-way (an arithmetic overflow, an item grown past 400 KB). The patched
   ``update_item`` puts the item back as it was.
@@ -41,7 +43,7 @@ from moto.core.utils import get_service_model
 from moto.dynamodb.exceptions import MockValidationException, ResourceNotFoundException
 from moto.dynamodb.models import DynamoDBBackend, dynamo_type
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
-from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.utilities.aws_headers import amz_crc32
 
@@ -298,6 +300,16 @@ def _stream_add(original: Callable[[StreamShard, Any, Any], None]) -> Callable[[
     return add
 
 
+def _record_in_table_region(original: Callable[..., None]) -> Callable[..., None]:
+    """``StreamRecord.__init__``: ``awsRegion`` is the region of the table that wrote the record."""
+
+    def init(self: StreamRecord, table: Table, *args: Any, **kwargs: Any) -> None:
+        original(self, table, *args, **kwargs)
+        self.record["awsRegion"] = table.region_name
+
+    return init
+
+
 def _key_values(table: Table, key: Any) -> tuple[DynamoType, DynamoType | None] | None:
     """The stored key of the item ``key`` names, as moto's ``update_item`` reads it; None if moto will refuse it."""
     try:
@@ -378,6 +390,7 @@ def _replacements() -> Iterator[tuple[Any, str, Any]]:
     yield dynamo_type, "deserializer", _ExactDeserializer()
     yield dynamo_type, "serializer", _CanonicalSerializer()
     yield StreamShard, "add", _stream_add(StreamShard.__dict__["add"])
+    yield StreamRecord, "__init__", _record_in_table_region(StreamRecord.__dict__["__init__"])
     yield DynamoDBBackend, "update_item", _atomic_update_item(DynamoDBBackend.__dict__["update_item"])
 
 
@@ -387,6 +400,7 @@ _PATCHED = (
     (DynamoType, "__sub__"),
     (Item, "update_with_attribute_updates"),
     (StreamShard, "add"),
+    (StreamRecord, "__init__"),
     (DynamoDBBackend, "update_item"),
 )
 
@@ -409,6 +423,9 @@ def _own_problems() -> list[str]:
         problems.append("DynamoDBBackend.update_item no longer takes (table_name, key, ...)")
     if "stream_shard" not in update_item.__code__.co_names or "put_item" not in update_item.__code__.co_names:
         problems.append("DynamoDBBackend.update_item no longer creates items with put_item and streams them itself")
+    record_init = StreamRecord.__dict__["__init__"].__code__
+    if record_init.co_varnames[:2] != ("self", "table") or "record" not in record_init.co_names:
+        problems.append("StreamRecord.__init__ no longer takes the table first and builds self.record")
     call_action = getattr(DynamoHandler.__dict__["call_action"], "__wrapped__", None)
     if call_action is None or "params" not in call_action.__code__.co_consts:
         problems.append("DynamoHandler.call_action no longer reads the parsed params")

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import signal
+import socket
 import socketserver
 import sys
 import threading
@@ -140,9 +141,17 @@ class _KeepAliveHandler(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
 
+# socketserver listens with a backlog of 5. A client opening many keep-alive connections at once (a backfill's
+# segments, 8 writer threads each) overflowed it: the kernel dropped their SYNs, and each such connection waited
+# 1, 3, 7 ... s for its retransmission while its segment sat idle, which the benchmark then measured as ours.
+# The kernel caps the value at net.core.somaxconn.
+LISTEN_BACKLOG = max(socket.SOMAXCONN, 4096)
+
+
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], app: WSGIApplication) -> None:
         self.app = app

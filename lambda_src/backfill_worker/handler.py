@@ -20,6 +20,7 @@ from migration_core.config import WorkerConfig, read_client_config, write_client
 from migration_core.errors import InvalidInput
 from migration_core.guards import stepfunctions_execution_status
 from migration_core.models import RunSpec, SegmentRequest, SegmentResult
+from migration_core.wire import wired
 
 OBSERVABILITY = observability.setup()
 logger = OBSERVABILITY.logger
@@ -39,9 +40,11 @@ def _runtime() -> WorkerRuntime:
     config = WorkerConfig.from_environment()
     service = BackfillService(
         config=config,
-        client=boto3.client("dynamodb", config=read_client_config()),
-        target_client=config.target_access.client("dynamodb", config=read_client_config()),
-        write_client=config.target_access.client("dynamodb", config=write_client_config(config.write_concurrency)),
+        client=wired(boto3.client("dynamodb", config=read_client_config())),
+        target_client=wired(config.target_access.client("dynamodb", config=read_client_config())),
+        write_client=wired(
+            config.target_access.client("dynamodb", config=write_client_config(config.write_concurrency))
+        ),
         retry_policy=config.retry_policy(),
         # The run lock's stale check (DescribeExecution of the holder); only the plan step calls it.
         execution_status=stepfunctions_execution_status(boto3.client("stepfunctions", config=read_client_config())),
@@ -55,6 +58,7 @@ def _runtime() -> WorkerRuntime:
             boto3.client("application-autoscaling", config=read_client_config()),
         ),
         (config.source_table, config.target_table),
+        left_alone=config.prewarm_left_alone(),
     )
     return WorkerRuntime(config, service, capacity)
 

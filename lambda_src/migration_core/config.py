@@ -54,7 +54,8 @@ class WorkerConfig:
     default_max_read_rate: str | None
     default_max_write_rate: str | None
     max_concurrency: int
-    # A target in another account: reached through an assumed role, or by its ARN (its resource-based policy).
+    # A target in another account: reached through an assumed role, or by its ARN (its resource-based policy);
+    # in another region: through clients of that region, by its ARN.
     target_access: TargetAccess = field(default_factory=TargetAccess)
 
     def __post_init__(self) -> None:
@@ -106,7 +107,30 @@ class WorkerConfig:
 
     @property
     def target_in_other_account(self) -> bool:
-        return self.target_access.role_arn is not None or self.target_table.startswith("arn:")
+        # A target in another region is named by its ARN too (a table of the same name may be the source), so an
+        # ARN alone says "another account" only when the target is in this region. An ARN in another region,
+        # reached without a role, may be in either account; pre-warm leaves it alone either way.
+        return self.target_access.role_arn is not None or (
+            self.target_table.startswith("arn:") and self.target_access.region is None
+        )
+
+    @property
+    def target_in_other_region(self) -> bool:
+        return self.target_access.region is not None
+
+    def prewarm_left_alone(self) -> dict[str, str]:
+        """The tables pre-warm cannot reach, with the reason: it changes capacity only in the worker's own account
+        and region, where its UpdateTable and Application Auto Scaling permissions are."""
+        if not self.target_in_other_region:
+            return {}
+        return {
+            self.target_table: (
+                f"target {self.target_table} is in {self.target_access.region}, another region: pre-warm raises only "
+                "the capacity of tables in the worker's own region and left it alone; raise it there before the run "
+                "(aws dynamodb update-table --region "
+                f"{self.target_access.region} ...) if its capacity cannot take the run's writes"
+            )
+        }
 
     def retry_policy(
         self, *, sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None

@@ -83,3 +83,8 @@ class RecordNotForwarded(Exception):  # noqa: N818 - reads as what happened to t
 
 class DeferredForTime(Exception):  # noqa: N818 - reads as what happened to the message
     """The Lambda is about to time out; the message goes back to the queue unapplied, its group stays in order."""
+
+
+class WriteWithheld(Exception):  # noqa: N818 - reads as what happened to the message
+    """A key move's delete was not sent because a later write of the same item in the batch failed: deleting the
+    old key could have left the item at neither key. The message is retried, before the item's later events."""

@@ -44,6 +44,11 @@ deleted. A duplicate (stream retry, SQS redelivery) therefore only ever lands ri
 before any newer event of the key, so an older image can never overwrite a newer one and a REMOVE can never be
 undone by a stale INSERT/MODIFY.
 
+The consumer writes a batch's events together (`migration_core.replication_batch`). When a write fails after
+its retries, a later event of the same key in that batch may already be written; it is reported failed too, so
+it is redelivered after the failed one and the key ends at the newest state again, after passing through the
+older one on the way.
+
 The one way to break that order is replaying a dead-lettered message after newer events of its key were
 applied. Such messages must go back as "reread" messages (`make_resync_message`), which apply the current
 source state and are safe in any order.

@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from botocore.exceptions import ClientError
 
 from migration_core.attribute_values import format_key
 from migration_core.config import ConsumerSettings as ConsumerSettings  # noqa: PLC0414 - re-exported: old import path
 from migration_core.config import ForwarderSettings as ForwarderSettings  # noqa: PLC0414 - re-exported: old import path
-from migration_core.errors import ConfigurationError, MigrationError
+from migration_core.errors import ConfigurationError, DeferredForTime, MigrationError, WriteWithheld
 from migration_core.errors import (
     ReplicationRetriesExhausted as ReplicationRetriesExhausted,  # noqa: PLC0414 - re-exported: its old import path
 )
@@ -27,18 +28,22 @@ from migration_core.items import KeySchema, key_of, key_schema_from_description
 from migration_core.replication import (
     DEFAULT_MAX_MESSAGE_BYTES,
     ApplyPlan,
+    Cutoff,
     OutgoingMessage,
     ReplicationEvent,
+    decode_message,
     derive_target_keys,
     encode_stream_record,
     plan_apply,
 )
+from migration_core.replication_batch import GroupGate, TargetWrite, chunks, key_identity, net_writes
 from migration_core.retry import RetryPolicy, is_retryable
 from migration_core.transform import Transformer
 from migration_core.types import Item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
@@ -139,6 +144,11 @@ class FifoForwarder:
     - records go out in stream order, in SendMessageBatch calls of at most 10 entries and at most
       ``max_message_bytes`` in total, and a call never holds two records of one key: if the first failed and
       the second succeeded inside one call, the queue would hold them swapped;
+    - with ``concurrency`` > 1, up to that many calls are in flight at once. The records are cut into *windows*:
+      consecutive runs of the stream that hold no key twice and fill at most ``concurrency`` calls. A window's
+      calls go out together, and the next window only once they are done. A window holds each key at most once,
+      as one call did, so one key's records still go out one after the other, and everything below holds with
+      "window" for "call";
     - failed entries (SQS's ``Failed`` list with ``SenderFault`` false, throttling, 5xx, connection errors) are
       retried with capped exponential backoff and full jitter before the next call goes out;
     - at the first record that still fails (or cannot be encoded, or when the Lambda is about to time out)
@@ -150,6 +160,8 @@ class FifoForwarder:
       a resend always precedes (or is deduplicated before) the key's next record. The time check exists for
       the same reason: a timeout is a whole-batch retry. What remains is a hard crash (out of memory) mid-batch
       whose retry lands exactly as the 5 minute window closes; the convergence check before cutover covers it.
+      With concurrency, the window's other calls finish (they hold each key once, before or after the failure
+      point, exactly like the rest of a call), and no later window goes out.
     """
 
     def __init__(
@@ -160,12 +172,17 @@ class FifoForwarder:
         retry_policy: RetryPolicy,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         old_target_keys: Callable[[Item], Sequence[Item]] | None = None,
+        concurrency: int = 1,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         self._sqs = sqs
         self._queue_url = queue_url
         self._policy = retry_policy
         self._max_bytes = max_message_bytes
         self._old_target_keys = old_target_keys
+        self._concurrency = concurrency
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="forward") if concurrency > 1 else None
 
     def forward(
         self, records: Sequence[Mapping[str, Any]], *, should_stop: Callable[[], bool] = lambda: False
@@ -182,13 +199,17 @@ class FifoForwarder:
             messages.append(message)
 
         handled = 0  # records whose fate is decided: accepted by SQS or failed with their own reason
-        for chunk in self._chunks(messages):
+        for window in self._windows(messages):
             if should_stop():
                 stop_reason = "the Lambda is about to time out; the rest is left for the retry"
                 break
-            refused = self._send_chunk(chunk, result, should_stop)
-            handled += len(chunk)
-            for message in chunk:
+            refused: dict[OutgoingMessage, str] = {}
+            for outcome in self._send_window(window, should_stop):
+                refused |= outcome.refused
+                result.retries += outcome.retries
+                result.throttled += outcome.throttled
+            for message in (message for chunk in window for message in chunk):
+                handled += 1
                 if message in refused:
                     result.failures[message.sequence_number] = refused[message]
                 else:
@@ -206,28 +227,37 @@ class FifoForwarder:
         )
         return result
 
-    def _chunks(self, messages: Sequence[OutgoingMessage]) -> list[list[OutgoingMessage]]:
-        chunks: list[list[OutgoingMessage]] = []
-        current: list[OutgoingMessage] = []
+    def _windows(self, messages: Sequence[OutgoingMessage]) -> list[list[list[OutgoingMessage]]]:
+        """Consecutive runs of the stream without a key twice, each split into at most ``concurrency`` calls."""
+        windows: list[list[list[OutgoingMessage]]] = []
+        calls: list[list[OutgoingMessage]] = []
         groups: set[str] = set()
         size = 0
         for message in messages:
-            if current and (
-                len(current) == SQS_BATCH_LIMIT or size + message.size > self._max_bytes or message.group_id in groups
-            ):
-                chunks.append(current)
-                current, groups, size = [], set(), 0
-            current.append(message)
+            full = not calls or len(calls[-1]) == SQS_BATCH_LIMIT or size + message.size > self._max_bytes
+            if message.group_id in groups or (full and len(calls) == self._concurrency):
+                windows.append(calls)
+                calls, groups, full = [], set(), True
+            if full:
+                calls.append([])
+                size = 0
+            calls[-1].append(message)
             groups.add(message.group_id)
             size += message.size
-        if current:
-            chunks.append(current)
-        return chunks
+        if calls:
+            windows.append(calls)
+        return windows
 
-    def _send_chunk(
-        self, chunk: Sequence[OutgoingMessage], result: ForwardResult, should_stop: Callable[[], bool]
-    ) -> dict[OutgoingMessage, str]:
-        """Send until every entry is accepted; return the entries that were not, with the reason."""
+    def _send_window(
+        self, window: Sequence[Sequence[OutgoingMessage]], should_stop: Callable[[], bool]
+    ) -> list[_ChunkOutcome]:
+        if self._pool is None or len(window) == 1:
+            return [self._send_chunk(chunk, should_stop) for chunk in window]
+        return list(self._pool.map(lambda chunk: self._send_chunk(chunk, should_stop), window))
+
+    def _send_chunk(self, chunk: Sequence[OutgoingMessage], should_stop: Callable[[], bool]) -> _ChunkOutcome:
+        """Send until every entry is accepted; the entries that were not, with the reason."""
+        outcome = _ChunkOutcome()
         pending = {str(index): message for index, message in enumerate(chunk)}
         final: dict[OutgoingMessage, str] = {}
         attempt = 0
@@ -236,7 +266,7 @@ class FifoForwarder:
                 if should_stop():
                     final |= dict.fromkeys(pending.values(), "the Lambda is about to time out")
                     break
-                result.retries += 1
+                outcome.retries += 1
                 self._policy.backoff(attempt - 1)
             attempt += 1
             entries: list[SendMessageBatchRequestEntryTypeDef] = [
@@ -254,7 +284,7 @@ class FifoForwarder:
                 if not is_retryable_sqs(exc):
                     final |= dict.fromkeys(pending.values(), f"SendMessageBatch failed: {exc}")
                     break
-                result.throttled += _is_throttling_sqs(exc)
+                outcome.throttled += _is_throttling_sqs(exc)
                 if attempt >= self._policy.max_attempts:
                     final |= dict.fromkeys(pending.values(), f"SendMessageBatch kept failing: {exc}")
                     break
@@ -273,7 +303,15 @@ class FifoForwarder:
                 final |= dict.fromkeys(pending.values(), "SQS kept failing the entry after the whole retry budget")
                 break
         # Report in chunk order so the first failure reads as the one that stopped the batch.
-        return {m: final[m] for m in chunk if m in final}
+        outcome.refused = {m: final[m] for m in chunk if m in final}
+        return outcome
+
+
+@dataclass
+class _ChunkOutcome:
+    refused: dict[OutgoingMessage, str] = field(default_factory=dict)
+    retries: int = 0
+    throttled: int = 0
 
 
 def _sequence_number(record: Mapping[str, Any]) -> str:
@@ -297,11 +335,71 @@ class ApplyOutcome:
     retries: int
 
 
-class TargetApplier:
-    """Applies decoded events to the target table with PutItem/DeleteItem (and a consistent source read).
+@dataclass(frozen=True, slots=True)
+class QueueMessage:
+    """What the applier needs of an SQS record: its FIFO group and its body."""
 
-    Single-item calls, not BatchWriteItem: a message is one event of one item, the FIFO group serialises the
-    events of that item, and a batch would hide which write of the plan failed.
+    group_id: str | None
+    body: str
+
+
+MessageStatus = Literal["applied", "dropped", "failed", "held_back"]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageResult:
+    """What became of one message: applied (its ``plan``), dropped before the cutoff, failed (``error``; its group
+    stops there), or held back behind an earlier failed message of its group."""
+
+    status: MessageStatus
+    event: ReplicationEvent | None = None
+    plan: ApplyPlan | None = None
+    error: Exception | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    results: tuple[MessageResult, ...]
+    retries: int
+    writes: int
+    superseded: int
+
+
+@dataclass
+class _Pending:
+    group_id: str | None
+    event: ReplicationEvent | None = None
+    error: Exception | None = None
+    dropped: bool = False
+    plan: ApplyPlan | None = None
+
+
+def _result(index: int, entry: _Pending, gate: GroupGate, errors: Mapping[int, Exception]) -> MessageResult:
+    if gate.held_back(index):
+        return MessageResult("held_back", entry.event)
+    if gate.failed(index):
+        return MessageResult("failed", entry.event, error=errors[index])
+    if entry.dropped:
+        return MessageResult("dropped", entry.event)
+    return MessageResult("applied", entry.event, plan=entry.plan)
+
+
+_LATER = "a write of a later event of this item failed, and without it the item would be at neither key"
+
+
+def _never() -> bool:
+    return False
+
+
+class TargetApplier:
+    """Applies decoded events to the target table, a whole SQS batch at a time (`replication_batch`).
+
+    The writes of a batch, each key's last one, go out in BatchWriteItem calls of up to 25; a lone write goes as
+    PutItem or DeleteItem, whose answer is exact (no partial result to retry) and costs the same call. Unprocessed
+    requests are retried with capped exponential backoff and full jitter; ``max_attempts`` counts the calls since
+    the last that got any request accepted, as the backfill's writer does. A call refused outright for a reason
+    retrying cannot fix (one invalid item fails a whole BatchWriteItem) is split into single-item calls, so that
+    only the messages whose own writes DynamoDB refuses fail.
     """
 
     def __init__(
@@ -323,37 +421,94 @@ class TargetApplier:
         self._key_schema = key_schema
         self._transformer = transformer
         self._policy = retry_policy
+        self._retries = 0
 
     def apply(self, event: ReplicationEvent) -> ApplyOutcome:
-        self._check_source(event)
-        retries = 0
+        """One event on its own, no cutoff; raises what made it fail."""
+        outcome = self._apply([_Pending(group_id=None, event=event)], cutoff=None, should_stop=_never)
+        (result,) = outcome.results
+        if result.error is not None:
+            raise result.error
+        assert result.plan is not None  # noqa: S101 - an applied message always has its plan
+        return ApplyOutcome(plan=result.plan, retries=outcome.retries)
 
-        def call(operation: Callable[[], _T], what: str) -> _T:
-            nonlocal retries
-            value, used = self._with_retries(operation, what)
-            retries += used
-            return value
+    def apply_batch(
+        self,
+        messages: Sequence[QueueMessage],
+        *,
+        cutoff: Cutoff | None,
+        should_stop: Callable[[], bool] = _never,
+    ) -> BatchOutcome:
+        """Apply an SQS batch in queue order; one result per message, in the same order.
 
-        def read_source(key: Item) -> Item | None:
-            response = call(
-                partial(self._source_dynamodb.get_item, TableName=self._source_table, Key=key, ConsistentRead=True),
-                f"GetItem {format_key(key)} from {self._source_table}",
-            )
-            item = response.get("Item")
-            return cast(Item, item) if item is not None else None
+        ``should_stop`` (the Lambda is about to time out) defers the messages not yet planned and the writes not
+        yet accepted: their messages fail with `DeferredForTime` and come back in order.
+        """
+        pending = []
+        for message in messages:
+            entry = _Pending(group_id=message.group_id)
+            try:
+                entry.event = decode_message(message.body)
+            except Exception as exc:  # a broken body fails its own message, never the batch
+                entry.error = exc
+            pending.append(entry)
+        return self._apply(pending, cutoff=cutoff, should_stop=should_stop)
 
-        plan = plan_apply(event, transformer=self._transformer, key_schema=self._key_schema, read_source=read_source)
-        for item in plan.puts:
-            call(
-                partial(self._dynamodb.put_item, TableName=self._target_table, Item=item),
-                f"PutItem {format_key(key_of(item, self._key_schema))} into {self._target_table}",
-            )
-        for key in plan.deletes:
-            call(
-                partial(self._dynamodb.delete_item, TableName=self._target_table, Key=key),
-                f"DeleteItem {format_key(key)} from {self._target_table}",
-            )
-        return ApplyOutcome(plan=plan, retries=retries)
+    def _apply(
+        self, pending: Sequence[_Pending], *, cutoff: Cutoff | None, should_stop: Callable[[], bool]
+    ) -> BatchOutcome:
+        self._retries = 0
+        gate = GroupGate([entry.group_id for entry in pending])
+        errors: dict[int, Exception] = {}
+
+        def fail(index: int, error: Exception) -> None:
+            errors.setdefault(index, error)
+            gate.fail(index)
+
+        for index, entry in enumerate(pending):
+            if gate.open(index):
+                error = entry.error or self._plan(entry, cutoff, should_stop)
+                if error is not None:
+                    fail(index, error)
+
+        writes = net_writes(
+            ((index, entry.plan) for index, entry in enumerate(pending) if entry.plan is not None), self._key_schema
+        )
+        for index, error in self._send(writes.first_wave, should_stop).items():
+            fail(index, error)
+        # A key move's old key goes only once the item's newer state is in: never neither (replication_batch).
+        moves = []
+        for write in writes.after_puts:
+            if gate.open(write.owner) and gate.group_failed(write.owner):
+                fail(write.owner, WriteWithheld(f"the delete of the old key {format_key(write.key)} waits: {_LATER}"))
+            elif gate.open(write.owner):
+                moves.append(write)
+        for index, error in self._send(moves, should_stop).items():
+            fail(index, error)
+
+        return BatchOutcome(
+            results=tuple(_result(index, entry, gate, errors) for index, entry in enumerate(pending)),
+            retries=self._retries,
+            writes=len(writes.first_wave) + len(moves),
+            superseded=writes.superseded,
+        )
+
+    def _plan(self, entry: _Pending, cutoff: Cutoff | None, should_stop: Callable[[], bool]) -> Exception | None:
+        if should_stop():
+            return DeferredForTime("the Lambda is about to time out")
+        event = entry.event
+        assert event is not None  # noqa: S101 - decoded, or the entry carries its error
+        try:
+            self._check_source(event)
+            if cutoff is not None and not cutoff.admits(event):
+                entry.dropped = True
+            else:
+                entry.plan = plan_apply(
+                    event, transformer=self._transformer, key_schema=self._key_schema, read_source=self._read_source
+                )
+        except Exception as exc:  # reported per message; its group stops here
+            return exc
+        return None
 
     def _check_source(self, event: ReplicationEvent) -> None:
         # A queue wired to the wrong table would apply another table's items; refuse instead.
@@ -364,11 +519,99 @@ class TargetApplier:
                 f"message {event.event_id} comes from table {expected!r}, but SOURCE_TABLE is {configured!r}"
             )
 
-    def _with_retries(self, operation: Callable[[], _T], what: str) -> tuple[_T, int]:
+    def _read_source(self, key: Item) -> Item | None:
+        response = self._with_retries(
+            partial(self._source_dynamodb.get_item, TableName=self._source_table, Key=key, ConsistentRead=True),
+            f"GetItem {format_key(key)} from {self._source_table}",
+        )
+        item = response.get("Item")
+        return cast(Item, item) if item is not None else None
+
+    def _send(self, writes: Sequence[TargetWrite], should_stop: Callable[[], bool]) -> dict[int, Exception]:
+        """Write each of ``writes``; the first error of every owner whose write was not accepted."""
+        failures: dict[int, Exception] = {}
+        for chunk in chunks(writes):
+            if len(chunk) == 1:
+                outcomes = [(chunk[0], self._write_one(chunk[0]))]
+            else:
+                outcomes = self._write_chunk(chunk, should_stop)
+            for write, error in outcomes:
+                if error is not None:
+                    failures.setdefault(write.owner, error)
+        return failures
+
+    def _write_one(self, write: TargetWrite) -> Exception | None:
+        try:
+            if write.item is None:
+                self._with_retries(
+                    partial(self._dynamodb.delete_item, TableName=self._target_table, Key=write.key),
+                    f"DeleteItem {format_key(write.key)} from {self._target_table}",
+                )
+            else:
+                self._with_retries(
+                    partial(self._dynamodb.put_item, TableName=self._target_table, Item=write.item),
+                    f"PutItem {format_key(write.key)} into {self._target_table}",
+                )
+        except Exception as exc:  # fails the write's owner, not the batch
+            return exc
+        return None
+
+    def _write_chunk(
+        self, chunk: Sequence[TargetWrite], should_stop: Callable[[], bool]
+    ) -> list[tuple[TargetWrite, Exception | None]]:
+        pending = {key_identity(write.key): write for write in chunk}
+        calls_without_progress = 0
+        last_error: Exception | None = None
+        while True:
+            try:
+                response = self._dynamodb.batch_write_item(
+                    RequestItems={
+                        self._target_table: cast("list[WriteRequestTypeDef]", [w.request for w in pending.values()])
+                    }
+                )
+            except Exception as exc:
+                if not is_retryable(exc):
+                    logger.warning("BatchWriteItem refused (%s); writing its %d items one by one", exc, len(pending))
+                    return [(write, self._write_one(write)) for write in pending.values()]
+                last_error, accepted = exc, False
+            else:
+                unprocessed = response.get("UnprocessedItems", {}).get(self._target_table, [])
+                left = {key_identity(self._request_key(request)) for request in unprocessed}
+                accepted = len(left) < len(pending)
+                pending = {identity: write for identity, write in pending.items() if identity in left}
+                last_error = None
+            if not pending:
+                return []
+            calls_without_progress = 1 if accepted else calls_without_progress + 1
+            if calls_without_progress >= self._policy.max_attempts:
+                why = f"last: {last_error}" if last_error is not None else "left unprocessed every time"
+                return [
+                    (
+                        write,
+                        ReplicationRetriesExhausted(
+                            f"BatchWriteItem of {format_key(write.key)} into {self._target_table}: "
+                            f"{calls_without_progress} calls without progress; {why}"
+                        ),
+                    )
+                    for write in pending.values()
+                ]
+            if should_stop():
+                deferred = DeferredForTime("the Lambda is about to time out; unprocessed writes left for the retry")
+                return [(write, deferred) for write in pending.values()]
+            self._retries += 1
+            logger.debug("retrying %d unprocessed writes after %s", len(pending), last_error or "UnprocessedItems")
+            self._policy.backoff(calls_without_progress - 1)
+
+    def _request_key(self, request: Mapping[str, Any]) -> Item:
+        if "PutRequest" in request:
+            return key_of(request["PutRequest"]["Item"], self._key_schema)
+        return cast(Item, request["DeleteRequest"]["Key"])
+
+    def _with_retries(self, operation: Callable[[], _T], what: str) -> _T:
         attempt = 0
         while True:
             try:
-                return operation(), attempt
+                return operation()
             except Exception as exc:
                 if not is_retryable(exc):
                     raise
@@ -377,6 +620,7 @@ class TargetApplier:
                     raise ReplicationRetriesExhausted(
                         f"{what} failed {attempt} times with retryable errors; last: {exc}"
                     ) from exc
+                self._retries += 1
                 logger.debug("retrying %s after %s", what, exc)
                 self._policy.backoff(attempt - 1)
 

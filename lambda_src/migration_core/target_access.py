@@ -1,6 +1,10 @@
-"""How a part reaches the target table when the target lives in another AWS account.
+"""How a part reaches the target table when the target lives in another AWS account or region.
 
-Two ways, both configured by the Terraform module (variable ``target_account``):
+A target in another region (Terraform's ``target_region``, ``TARGET_REGION``): every client of the target is made
+for that region, whatever the function's own region is. DynamoDB serves a table only from its own region's
+endpoint, by name or by ARN alike, so the region is a property of the client, not of the table's name.
+
+A target in another account, two ways, both configured by the Terraform module (variable ``target_account``):
 
 - **assume a role** in the target's account (``TARGET_ROLE_ARN``, optional ``TARGET_ROLE_EXTERNAL_ID``): every
   call on the target goes through a session whose credentials come from ``sts:AssumeRole`` and are refreshed
@@ -34,6 +38,8 @@ EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}")
 # RoleSessionName: 2-64 characters of letters, digits and +=,.@-.
 SESSION_NAME_LIMIT = 64
 SESSION_NAME_DISALLOWED = re.compile(r"[^\w+=,.@-]")
+# us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1: the shape of every region name.
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,12 @@ class TargetAccess:
     role_arn: str | None = None
     external_id: str | None = None
     session_name: str = "ddb-migrate"
+    # None: the function's own region (the SDK's default), where the source is.
+    region: str | None = None
 
     def __post_init__(self) -> None:
+        if self.region is not None and not REGION.fullmatch(self.region):
+            raise ConfigurationError(f"TARGET_REGION must be an AWS region name such as eu-west-1, got {self.region!r}")
         if not 2 <= len(self.session_name) <= SESSION_NAME_LIMIT or SESSION_NAME_DISALLOWED.search(self.session_name):
             raise ConfigurationError(
                 f"role session name must be 2-{SESSION_NAME_LIMIT} letters, digits or +=,.@-, got {self.session_name!r}"
@@ -66,13 +76,17 @@ class TargetAccess:
             role_arn=env.optional("TARGET_ROLE_ARN"),
             external_id=env.optional("TARGET_ROLE_EXTERNAL_ID"),
             session_name=function[:SESSION_NAME_LIMIT] if len(function) >= 2 else "ddb-migrate",
+            region=env.optional("TARGET_REGION"),
         )
 
     def client(self, service_name: str, *, config: Config | None = None) -> Any:
-        """A client for calls on the target: boto3's default client unless a role is to be assumed."""
+        """A client for calls on the target, in the target's region: boto3's default credentials unless a role is
+        to be assumed."""
         if self.role_arn is None:
-            return boto3.client(service_name, config=config)  # type: ignore[call-overload]
-        return self._assumed_role_session.client(service_name, config=config)  # type: ignore[call-overload]
+            return boto3.client(service_name, config=config, region_name=self.region)  # type: ignore[call-overload]
+        return self._assumed_role_session.client(  # type: ignore[call-overload]
+            service_name, config=config, region_name=self.region
+        )
 
     @cached_property
     def _assumed_role_session(self) -> boto3.Session:

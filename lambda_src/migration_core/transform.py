@@ -108,7 +108,8 @@ class Transformer:
 
     The declarative steps run in order on a copy of the item, then the custom function (if any) gets that
     copy. ``apply`` never mutates its input, which lets the caller keep the source item for error messages
-    and key comparisons.
+    and key comparisons; the outputs share the values no step replaced with it, so callers do not change them
+    in place.
     """
 
     def __init__(self, steps: Sequence[_Step], custom: CustomTransform | None, clock: Clock) -> None:
@@ -144,7 +145,9 @@ class Transformer:
         return self._volatile
 
     def apply(self, item: Item) -> list[Item]:
-        working = copy_item(item)
+        # The steps replace top-level attributes only, so a shallow copy keeps the caller's item intact; a custom
+        # transform may change nested values in place, so it gets a deep one.
+        working = dict(item) if self._custom is None else copy_item(item)
         now = self._clock()
         for step in self._steps:
             step.apply(working, now)

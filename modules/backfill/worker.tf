@@ -29,8 +29,10 @@ locals {
     var.target_table.lambda_environment,
   )
 
-  # Pre-warm and its reset (migration_core.capacity), attached only with prewarm.enabled.
-  capacity_table_arns = distinct([var.source_table.arn, var.target_table.arn])
+  # Pre-warm and its reset (migration_core.capacity), attached only with prewarm.enabled. It changes tables in
+  # the worker's own region only (its auto-scaling statement names this region): a target in another region is
+  # left alone, and the raise report says so.
+  capacity_table_arns = distinct(concat([var.source_table.arn], var.target_table.in_other_region ? [] : [var.target_table.arn]))
   worker_capacity_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -132,15 +134,28 @@ locals {
   # Tables encrypted with a customer managed key: DynamoDB decrypts the table key with kms:Decrypt on behalf
   # of every caller, reader and writer alike (the table key itself was generated when the table was created),
   # and checks the key with kms:DescribeKey. kms:ViaService keeps the grant to that use.
-  table_kms_keys = distinct(compact([var.source_table.kms_key_arn, var.target_table.kms_key_arn, var.lambda_settings.kms_key_arn]))
+  # DynamoDB uses a key from the table's own region, so a target in another region has its own statement.
+  table_kms_keys_by_region = {
+    for region, keys in merge(
+      {
+        (local.region) = compact([
+          var.source_table.kms_key_arn,
+          var.target_table.in_other_region ? null : var.target_table.kms_key_arn,
+          var.lambda_settings.kms_key_arn,
+        ])
+      },
+      var.target_table.in_other_region ? { (var.target_table.region) = compact([var.target_table.kms_key_arn]) } : {},
+    ) : region => distinct(keys) if length(keys) > 0
+  }
+  table_kms_keys = flatten(values(local.table_kms_keys_by_region))
   worker_kms_policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid       = "UseTableKeysThroughDynamoDB"
+    Statement = [for region, keys in local.table_kms_keys_by_region : {
+      Sid       = region == local.region ? "UseTableKeysThroughDynamoDB" : "UseTargetTableKeyThroughDynamoDB"
       Effect    = "Allow"
       Action    = ["kms:Decrypt", "kms:DescribeKey"]
-      Resource  = local.table_kms_keys
-      Condition = { StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" } }
+      Resource  = keys
+      Condition = { StringEquals = { "kms:ViaService" = "dynamodb.${region}.amazonaws.com" } }
     }]
   })
   worker_uses_kms = length(local.table_kms_keys) > 0

@@ -12,7 +12,7 @@ locals {
     var.target_table.lambda_environment,
   )
 
-  consumer_target_actions = ["dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+  consumer_target_actions = ["dynamodb:DescribeTable", "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
 
   consumer_policies = merge(
     {
@@ -70,11 +70,12 @@ locals {
       Condition = local.dynamodb_via_service
     }],
     var.target_table.kms_key_arn == null ? [] : [{
-      Sid       = "UseTargetTableKey"
-      Effect    = "Allow"
-      Action    = ["kms:Decrypt", "kms:DescribeKey"]
-      Resource  = var.target_table.kms_key_arn
-      Condition = local.dynamodb_via_service
+      Sid      = "UseTargetTableKey"
+      Effect   = "Allow"
+      Action   = ["kms:Decrypt", "kms:DescribeKey"]
+      Resource = var.target_table.kms_key_arn
+      # The target's own region: DynamoDB uses a key of the table's region (variable target_region).
+      Condition = { StringEquals = { "kms:ViaService" = "dynamodb.${var.target_table.region}.amazonaws.com" } }
     }],
   )
 }

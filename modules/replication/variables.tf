@@ -12,7 +12,7 @@ variable "source_table" {
 }
 
 variable "target_table" {
-  description = "The target table as the root module resolved it (main.tf): name, arn, role_arn, kms_key_arn, lambda_environment and assume_role_statement."
+  description = "The target table as the root module resolved it (main.tf): name, arn, region, role_arn, kms_key_arn, lambda_environment and assume_role_statement."
   type        = any
 }
 

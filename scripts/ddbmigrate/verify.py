@@ -140,10 +140,11 @@ class LocalVerify:
         pool = Config(max_pool_connections=2 * self._workers + 4)
         config = DATA_CONFIG.merge(pool)
         self._dynamodb: Any = dynamodb or boto3.client("dynamodb", config=config)
-        # A target in another account is read as the deployment's Lambdas read it (an assumed role, or its ARN).
+        # A target in another account or region is read as the deployment's Lambdas read it (an assumed role, or
+        # its ARN; a client of its region).
         self._target_dynamodb: Any = (
             target_access.client("dynamodb", config=config)
-            if target_access and target_access.role_arn
+            if target_access and (target_access.role_arn or target_access.region)
             else self._dynamodb
         )
         self._retry_policy = retry_policy or RetryPolicy()

@@ -65,3 +65,42 @@ def test_unknown_cases_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--quick", "--cases", "z"])
     assert "unknown case" in capsys.readouterr().err
+
+
+def test_quick_replication_case_runs_both_variants_of_each_handler_on_each_workload(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+
+    assert main(["--quick", "--cases", "d", "--output", str(output)]) == 0
+
+    document: dict[str, Any] = json.loads(output.read_text())
+    assert document["lost_items"] == 0
+    replication = document["cases"]["d_replication"]
+    throughput = replication["throughput"]
+    assert throughput["lost_events"] == throughput["failed_events"] == 0
+    comparison = throughput["consumer_comparison"]
+    assert {(run["workload"], run["mode"]) for run in comparison["runs"]} == {
+        (workload, mode) for workload in ("distinct", "hot") for mode in ("per_event", "batched")
+    }
+    for run in comparison["runs"]:
+        assert run["missing"] == run["different"] == run["failed"] == 0, run
+    events = replication["parameters"]["consumer_events"]
+    batches = -(-events // 10)
+    for workload in ("distinct", "hot"):
+        data = comparison["workloads"][workload]
+        assert data["events"] == events
+        # The reference writes each event on its own; the batched consumer makes one call per batch of 10.
+        assert data["per_event"]["write_requests"] == {"BatchWriteItem": 0, "PutItem": events, "DeleteItem": 0}
+        batched = data["batched"]["write_requests"]
+        assert batched["BatchWriteItem"] + batched["PutItem"] == batches
+        assert data["ratio_batched_to_per_event"] is not None
+    assert comparison["workloads"]["distinct"]["batched"]["write_requests"]["BatchWriteItem"] == batches
+    forwarding = throughput["forwarder_comparison"]
+    assert {(run["workload"], run["mode"]) for run in forwarding["runs"]} == {
+        (workload, mode) for workload in ("mixed", "distinct") for mode in ("one_at_a_time", "deployed")
+    }
+    assert all(run["lost"] == run["failed"] == 0 for run in forwarding["runs"])
+    assert {
+        "consumer_distinct_ratio_batched_to_per_event",
+        "consumer_hot_ratio_batched_to_per_event",
+        "forwarder_distinct_ratio_deployed_to_one_at_a_time",
+    } <= set(replication["summary"])

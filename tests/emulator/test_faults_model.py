@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import time
+from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
@@ -130,6 +134,22 @@ def test_put_item_is_admitted_again_once_capacity_refills(server: ModelServer, m
 
 
 # -- latency and injected faults -----------------------------------------------------------------------------
+
+
+def test_the_listening_socket_queues_a_burst_of_connections(server: ModelServer) -> None:
+    """socketserver's backlog of 5 made the kernel drop the connections of a client that opens many at once
+    (each then waits 1, 3, 7 ... s to retransmit); the model asks for what the kernel allows."""
+    ss = shutil.which("ss")
+    if ss is None:
+        pytest.skip("needs ss (iproute2) to read the listening socket's backlog")
+    somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+    port = urlsplit(server.endpoint).port
+    listing = subprocess.run(
+        [ss, "-Hltn", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    # State, Recv-Q (connections waiting to be accepted), Send-Q (the backlog), local and peer address.
+    assert listing[0] == "LISTEN", listing
+    assert int(listing[2]) >= min(somaxconn, 128), listing
 
 
 def test_every_request_waits_the_configured_latency() -> None:

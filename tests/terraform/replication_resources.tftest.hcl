@@ -572,7 +572,7 @@ run "consumer_policies_are_scoped_to_exact_resources" {
       {
         Sid      = "ApplyToTargetTable"
         Effect   = "Allow"
-        Action   = ["dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+        Action   = ["dynamodb:DescribeTable", "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
         Resource = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2"
       },
       {

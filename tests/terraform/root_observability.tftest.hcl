@@ -165,6 +165,7 @@ run "state_machine_log_group_retention_key_and_tracing" {
     }
     target_table = {
       name     = "orders-v2", arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-v2", in_other_account = false
+      region   = "us-east-1", in_other_region = false
       role_arn = null, kms_key_arn = null, lambda_environment = { TARGET_TABLE = "orders-v2" }, assume_role_statement = null
     }
     total_segments               = 16

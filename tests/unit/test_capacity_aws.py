@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from migration_core.capacity import CapacityActions, CapacityClient, CapacityError
+from migration_core.capacity.steps import MAX_RAISE_CHECKS, MAX_RESET_ATTEMPTS
 from migration_core.errors import ConfigurationError
 from migration_core.models import PrewarmSpec, RunSpec
 from tests.support import tables
@@ -182,9 +183,21 @@ class Refusing(Wrapped):
 
 
 def actions(
-    dynamodb: Any, autoscaling: Any, tables: tuple[str, str] = ("source", "target"), **limits: int
+    dynamodb: Any,
+    autoscaling: Any,
+    tables: tuple[str, str] = ("source", "target"),
+    *,
+    left_alone: dict[str, str] | None = None,
+    max_raise_checks: int = MAX_RAISE_CHECKS,
+    max_reset_attempts: int = MAX_RESET_ATTEMPTS,
 ) -> CapacityActions:
-    return CapacityActions(lambda: CapacityClient(dynamodb, autoscaling), tables, **limits)
+    return CapacityActions(
+        lambda: CapacityClient(dynamodb, autoscaling),
+        tables,
+        left_alone=left_alone,
+        max_raise_checks=max_raise_checks,
+        max_reset_attempts=max_reset_attempts,
+    )
 
 
 def run(
@@ -242,6 +255,29 @@ def test_provisioned_tables_with_gsis_are_raised_then_restored(
     assert throughput(dynamodb, "target", "by-g") == (2, 1)
     assert throughput(dynamodb, "target", "other") == (1, 1)
     assert capacity["original"]["tables"][1]["resources"][0]["provisioned"] == {"read": 10, "write": 3}
+
+
+def test_a_target_in_another_region_is_left_alone_and_the_report_says_so(
+    aws: tuple[DynamoDBClient, ApplicationAutoScalingClient],
+) -> None:
+    dynamodb, autoscaling = aws
+    table_with_gsis(dynamodb, "orders", units=(5, 5), gsis={})
+    target = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+    why = "target orders is in eu-west-1, another region: left alone"
+    capacity_actions = actions(dynamodb, autoscaling, ("orders", target), left_alone={target: why})
+    spec = run("orders", target)
+
+    capacity = raised(capacity_actions, spec)
+
+    assert [table["name"] for table in capacity["original"]["tables"]] == ["orders"]
+    assert [(change["table"], change["dimension"]) for change in capacity["raise"]["changes"]] == [("orders", "read")]
+    assert capacity["raise"]["notes"][0] == why
+    assert throughput(dynamodb, "orders") == (12_000, 5), "the source of the same name is raised for its reads only"
+
+    capacity = capacity_actions.reset(spec, capacity)
+
+    assert capacity["reset"]["status"] == "restored"
+    assert throughput(dynamodb, "orders") == (5, 5)
 
 
 def test_auto_scaled_table_gets_its_scalable_target_raised_and_restored_first(

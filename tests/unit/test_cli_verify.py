@@ -19,28 +19,10 @@ from migration_core.retry import RetryPolicy
 from migration_core.state import StateStore
 from migration_core.types import Item
 from tests.support.deployment import SOURCE, STATE, TARGET, Deployed, deploy, put_items
+from tests.support.items import FULL, every_type
 from tests.support.tables import REGION
 
 pytestmark = pytest.mark.usefixtures("aws")
-
-FULL = "12345678901234567890123456789012345678"
-
-
-def every_type(pk: str) -> Item:
-    return {
-        "pk": {"S": pk},
-        "sk": {"N": FULL},
-        "s": {"S": "héllo ✓"},
-        "n": {"N": "-0.12345678901234567890123456789012345678"},
-        "b": {"B": bytes(range(256))},
-        "bool": {"BOOL": False},
-        "null": {"NULL": True},
-        "ss": {"SS": ["b", "a", "c"]},
-        "ns": {"NS": ["1", FULL, "-2.5"]},
-        "bs": {"BS": [b"\x00", b"\xff"]},
-        "l": {"L": [{"N": "1.50"}, {"M": {"k": {"SS": ["x", "y"]}}}]},
-        "m": {"M": {"deep": {"L": [{"B": b"\x01"}, {"NULL": True}]}}},
-    }
 
 
 def reordered(item: Item) -> Item:

@@ -31,12 +31,27 @@ def transformer(*steps: dict[str, Any]) -> Transformer:
     return Transformer.from_spec(list(steps), clock=lambda: FIXED_TIME)
 
 
-def test_no_steps_is_the_identity_and_returns_a_copy() -> None:
+def test_no_steps_is_the_identity_and_leaves_the_input_alone() -> None:
+    before = copy_item(ITEM)
     [output] = transformer().apply(ITEM)
 
     assert output == ITEM
-    output["doc"]["M"]["tags"]["SS"].append("b")
-    assert ITEM["doc"]["M"]["tags"]["SS"] == ["a"]
+    assert output is not ITEM
+    output["added"] = {"S": "x"}
+    del output["old"]
+    assert before == ITEM
+
+
+def test_a_custom_transform_that_changes_nested_values_in_place_leaves_the_input_alone() -> None:
+    def tag(item: Item) -> Item:
+        item["doc"]["M"]["tags"]["SS"].append("b")
+        return item
+
+    before = copy_item(ITEM)
+    [output] = Transformer([], tag, lambda: FIXED_TIME).apply(ITEM)
+
+    assert output["doc"]["M"]["tags"]["SS"] == ["a", "b"]
+    assert before == ITEM
 
 
 def test_set_stores_any_attribute_value_and_decodes_base64_binary() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import sys
 from typing import Any
@@ -65,17 +66,53 @@ def orders_state() -> dict[str, str]:
 
 
 class ThrottlingDynamoDB:
-    """A real (moto) client whose PutItem is throttled the first ``failures`` times."""
+    """A real (moto) client whose writes (PutItem, BatchWriteItem) are throttled the first ``failures`` times."""
 
     def __init__(self, real: Any, failures: int) -> None:
         self.real = real
         self.failures = failures
 
     def put_item(self, **kwargs: Any) -> Any:
+        self._throttle("PutItem")
+        return self.real.put_item(**kwargs)
+
+    def batch_write_item(self, **kwargs: Any) -> Any:
+        self._throttle("BatchWriteItem")
+        return self.real.batch_write_item(**kwargs)
+
+    def _throttle(self, operation: str) -> None:
         if self.failures:
             self.failures -= 1
-            raise client_error("ProvisionedThroughputExceededException", operation="PutItem")
-        return self.real.put_item(**kwargs)
+            raise client_error("ProvisionedThroughputExceededException", operation=operation)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+class UnprocessingDynamoDB:
+    """A real (moto) client whose BatchWriteItem leaves the requests for the keys ``refused`` ("pk/sk")
+    unprocessed, ``times`` times each (moto itself processes everything), and records each call's request count."""
+
+    def __init__(self, real: Any, refused: set[str], times: int) -> None:
+        self.real = real
+        self.left = dict.fromkeys(refused, times)
+        self.calls: list[int] = []
+
+    def batch_write_item(self, **kwargs: Any) -> Any:
+        ((table, requests),) = kwargs["RequestItems"].items()
+        self.calls.append(len(requests))
+        processed, unprocessed = [], []
+        for request in requests:
+            body = request.get("PutRequest", {}).get("Item") or request["DeleteRequest"]["Key"]
+            key = f"{body['pk']['S']}/{body['sk']['N']}"
+            if self.left.get(key, 0) > 0:
+                self.left[key] -= 1
+                unprocessed.append(request)
+            else:
+                processed.append(request)
+        if processed:
+            self.real.batch_write_item(RequestItems={table: processed})
+        return {"UnprocessedItems": {table: unprocessed} if unprocessed else {}}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
@@ -213,20 +250,72 @@ def test_throttled_writes_are_retried(
     assert emitted_metrics(capsys.readouterr().out)["Retries"] == 2
 
 
-def test_writes_that_stay_throttled_fail_the_message_for_a_later_delivery(
+def test_a_throttled_lone_write_that_stays_throttled_fails_its_message_for_a_later_delivery(
     orders: None, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("MAX_WRITE_ATTEMPTS", "3")
     use_dynamodb(monkeypatch, ThrottlingDynamoDB(client_dynamodb(), failures=3))
-    messages = queue_messages(records_of(load_event("replication/stream_orders_batch.json"), 0, 5))
+    # a/1's INSERT and MODIFY: one write, the MODIFY's, as a PutItem.
+    messages = queue_messages(records_of(load_event("replication/stream_orders_batch.json"), 0, 2))
     capture_logs()
 
     response = handler.lambda_handler(sqs_event(messages), lambda_context)
 
-    assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
-    assert orders_state() == {"b/1": "1"}
+    # The INSERT's write was superseded, not failed: the MODIFY is retried and brings a/1 to its final state.
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert orders_state() == {}
     failure = next(line for line in log_lines(capsys.readouterr().out) if line["level"] == "ERROR")
     assert failure["reason"].startswith("ReplicationRetriesExhausted")
+    assert "PutItem" in failure["reason"]
+
+
+def test_writes_left_unprocessed_fail_exactly_their_messages_and_the_rest_of_their_groups(
+    orders: None, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MAX_WRITE_ATTEMPTS", "3")
+    # Every write of b/1 stays unprocessed; the others go through.
+    dynamodb = UnprocessingDynamoDB(client_dynamodb(), refused={"b/1"}, times=1_000)
+    use_dynamodb(monkeypatch, dynamodb)
+    stream_event = load_event("replication/stream_orders_batch.json")
+    later_b = copy.deepcopy(stream_event["Records"][5])
+    later_b["eventName"] = "MODIFY"
+    later_b["dynamodb"]["OldImage"] = later_b["dynamodb"]["NewImage"]
+    later_b["dynamodb"]["NewImage"] = {**later_b["dynamodb"]["NewImage"], "v": {"N": "2"}}
+    later_b["dynamodb"]["SequenceNumber"] = "999"
+    stream_event["Records"].append(later_b)
+    messages = queue_messages(stream_event)
+    capture_logs()
+
+    response = handler.lambda_handler(sqs_event(messages), lambda_context)
+
+    # b/1's last write (m6's) is refused: m6 fails; m5, whose write m6 superseded, is no failed write.
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m6"}]}
+    assert orders_state() == {"a/1": "3"}
+    # One call for the three keys, then two more for the one left: the budget of 3 calls without progress.
+    assert dynamodb.calls == [3, 1, 1]
+    output = capsys.readouterr().out
+    failure = next(line for line in log_lines(output) if line["level"] == "ERROR")
+    assert failure["message_id"] == "m6"
+    assert failure["reason"].startswith("ReplicationRetriesExhausted")
+    assert '{"pk":{"S":"b"},"sk":{"N":"1"}}' in failure["reason"]
+    assert emitted_metrics(output)["Retries"] == 2
+
+
+def test_unprocessed_writes_are_retried_until_accepted(
+    orders: None, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dynamodb = UnprocessingDynamoDB(client_dynamodb(), refused={"a/1", "a/2", "b/1"}, times=2)
+    use_dynamodb(monkeypatch, dynamodb)
+
+    response = handler.lambda_handler(
+        sqs_event(queue_messages(load_event("replication/stream_orders_batch.json"))), lambda_context
+    )
+
+    assert response == {"batchItemFailures": []}
+    assert orders_state() == {"a/1": "3", "b/1": "1"}
+    # a/1 put, a/2 delete, b/1 put: one call, each request left behind twice, then accepted.
+    assert dynamodb.calls == [3, 3, 3]
+    assert emitted_metrics(capsys.readouterr().out)["Retries"] == 2
 
 
 def test_messages_from_another_table_are_refused(orders: None, lambda_context: FakeLambdaContext) -> None:

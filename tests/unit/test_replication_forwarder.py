@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -314,3 +315,85 @@ def test_oversize_record_with_a_key_deriving_transform_ships_the_old_target_keys
 def test_missing_configuration_fails_loudly(aws: None, lambda_context: FakeLambdaContext) -> None:
     with pytest.raises(ValueError, match="QUEUE_URL"):
         handler.lambda_handler(load_event("replication/stream_orders_batch.json"), lambda_context)
+
+
+def keyed_records(keys: list[str]) -> list[dict[str, Any]]:
+    """A stream record per key in ``keys`` (repeats are later changes of the same item), in stream order."""
+    template = load_event("replication/stream_orders_batch.json")["Records"][0]
+    records = []
+    for index, name in enumerate(keys):
+        record = json.loads(json.dumps(template))
+        record["eventID"] = f"event-{index:03d}"
+        record["dynamodb"]["SequenceNumber"] = str(7000 + index)
+        key = {"pk": {"S": name}, "sk": {"N": "1"}}
+        record["dynamodb"]["Keys"] = key
+        record["dynamodb"]["NewImage"] = {**key, "n": {"N": str(index)}}
+        records.append(record)
+    return records
+
+
+class MeetingSqs(FlakySqs):
+    """Its first two SendMessageBatch calls each wait until the other has started: only calls in flight at the same
+    time get through (a forwarder sending one call after the other breaks the barrier)."""
+
+    def __init__(self, real: Any) -> None:
+        super().__init__(real)
+        self.barrier = threading.Barrier(2, timeout=60)
+        self.met = 0
+
+    def send_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        if self.met < 2:
+            self.met += 1
+            self.barrier.wait()
+        return super().send_message_batch(QueueUrl=QueueUrl, Entries=Entries)
+
+
+def test_calls_go_out_together_and_each_key_keeps_its_order(queue_url: str) -> None:
+    keys = [f"k{index}" if index % 25 else "hot" for index in range(70)]
+    records = keyed_records(keys)
+    sqs = MeetingSqs(client_sqs())
+
+    result = FifoForwarder(cast(Any, sqs), queue_url, retry_policy=FAST_RETRIES, concurrency=4).forward(records)
+
+    assert result.failures == {}
+    assert result.sent == 70
+    for call in sqs.calls:
+        assert len(call) <= 10
+        assert len({entry["MessageGroupId"] for entry in call}) == len(call)
+    queued = drain_queue(client_sqs(), queue_url)
+    assert len(queued) == 70
+    hot = [json.loads(m["Body"])["eventID"] for m in queued if '"hot"' in m["Body"]]
+    assert hot == [f"event-{i:03d}" for i in range(0, 70, 25)]
+
+
+def test_a_failure_stops_later_windows_and_the_retry_completes_every_key_in_order(queue_url: str) -> None:
+    keys = [f"k{index % 25}" for index in range(50)]  # every item changed twice, 25 records apart
+    records = keyed_records(keys)
+    failing = message_group_id(records[12]["dynamodb"]["Keys"])
+    sqs = FlakySqs(client_sqs(), failing_groups={failing: -1})
+
+    result = FifoForwarder(cast(Any, sqs), queue_url, retry_policy=FAST_RETRIES, concurrency=4).forward(records)
+
+    seqs = [record["dynamodb"]["SequenceNumber"] for record in records]
+    assert seqs[12] in result.failures
+    assert min(result.failures, key=seqs.index) == seqs[12]
+    # Nothing before the failure is reported, nothing is lost without being reported.
+    sent = [
+        json.loads(entry["MessageBody"])["eventID"]
+        for call in sqs.calls
+        for entry in call
+        if entry["MessageGroupId"] != failing
+    ]
+    assert {f"event-{i:03d}" for i in range(12)} <= set(sent)
+    assert len(sent) == result.sent
+    assert {records[i]["eventID"] for i, seq in enumerate(seqs) if seq not in result.failures} == set(sent)
+    # Later windows never went out: no item has both of its records sent.
+    assert not [i for i in range(25) if f"event-{i:03d}" in sent and f"event-{i + 25:03d}" in sent]
+
+    # Lambda's retry re-reads the shard from the failed record.
+    retry = FifoForwarder(client_sqs(), queue_url, retry_policy=FAST_RETRIES, concurrency=4).forward(records[12:])
+    assert retry.failures == {}
+    by_group = event_ids_by_group(drain_queue(client_sqs(), queue_url))
+    for index in range(25):
+        group = message_group_id(records[index]["dynamodb"]["Keys"])
+        assert by_group[group] == [f"event-{index:03d}", f"event-{index + 25:03d}"]

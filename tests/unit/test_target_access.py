@@ -93,6 +93,68 @@ def test_prewarm_is_refused_for_a_target_in_another_account(environment: dict[st
         WorkerConfig.from_environment({**base, **environment})
 
 
+def test_the_target_clients_are_made_for_the_target_region() -> None:
+    access = TargetAccess.from_environment({"TARGET_REGION": "eu-west-1"})
+    assert access.region == "eu-west-1"
+    assert access.client("dynamodb").meta.region_name == "eu-west-1"
+    assert TargetAccess().client("dynamodb").meta.region_name == REGION
+
+
+def test_an_assumed_role_session_also_calls_the_target_region(accounts: tuple[DynamoDBClient, DynamoDBClient]) -> None:
+    access = TargetAccess(role_arn=ROLE_ARN, session_name="worker", region="eu-west-1")
+    assert access.client("dynamodb").meta.region_name == "eu-west-1"
+    assert access.client("sts").get_caller_identity()["Account"] == TARGET_ACCOUNT
+
+
+@pytest.mark.parametrize("region", ["eu_west_1", "EU-WEST-1", "eu-west", ""])
+def test_a_target_region_that_is_no_region_name_is_refused(region: str) -> None:
+    with pytest.raises(ConfigurationError, match="TARGET_REGION must be an AWS region name"):
+        TargetAccess(region=region)
+
+
+def test_prewarm_leaves_a_target_in_another_region_alone() -> None:
+    target = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+    base = {**WORKER_ENVIRONMENT, "SOURCE_TABLE": "orders", "STATE_TABLE": STATE_TABLE, "PREWARM_ALLOWED": "true"}
+    config = WorkerConfig.from_environment({**base, "TARGET_TABLE": target, "TARGET_REGION": "eu-west-1"})
+    assert not config.target_in_other_account
+    assert list(config.prewarm_left_alone()) == [target]
+    assert "eu-west-1, another region" in config.prewarm_left_alone()[target]
+    assert WorkerConfig.from_environment({**base, "TARGET_TABLE": "orders-v2"}).prewarm_left_alone() == {}
+
+
+def test_a_backfill_copies_into_a_same_named_table_of_another_region() -> None:
+    target_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+    with mock_aws():
+        here = boto3.client("dynamodb", region_name=REGION)
+        access = TargetAccess(region="eu-west-1")
+        there = access.client("dynamodb")
+        create_table(here, "orders", {"pk": "S", "sk": "N"})
+        create_table(here, STATE_TABLE, {"pk": "S", "sk": "S"})
+        create_table(there, "orders", {"pk": "S", "sk": "N"})
+        items = numbered_items(60)
+        put_items(here, "orders", items)
+        config = worker_config(
+            source_table="orders", target_table=target_arn, state_table=STATE_TABLE, target_access=access
+        )
+        service = BackfillService(
+            config=config,
+            client=here,
+            target_client=there,
+            write_client=there,
+            retry_policy=config.retry_policy(sleep=lambda seconds: None, rng=random.Random(0)),
+            transformer_factory=lambda: Transformer.from_spec([]),
+        )
+
+        planned = service.plan({"total_segments": 2}, "cross-region-run")
+        assert planned["run"]["in_place"] is False
+        for segment in planned["segments"]:
+            event = {"action": "segment", "phase": "copy", "run": planned["run"], "segment": segment}
+            assert service.run_segment(SegmentRequest.from_event(event), lambda: 900_000).done
+
+        assert by_key(scan_all(there, "orders")) == by_key(items)
+        assert by_key(scan_all(here, "orders")) == by_key(items)
+
+
 def test_a_backfill_copies_into_a_same_named_table_of_the_other_account(
     accounts: tuple[DynamoDBClient, DynamoDBClient],
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -36,12 +36,15 @@ class CapacityActions:
         client_factory: Callable[[], CapacityClient],
         configured_tables: tuple[str, str],
         *,
+        left_alone: Mapping[str, str] | None = None,
         max_raise_checks: int = MAX_RAISE_CHECKS,
         max_reset_attempts: int = MAX_RESET_ATTEMPTS,
     ) -> None:
         self._client_factory = client_factory
         self._client: CapacityClient | None = None
         self._configured_tables = configured_tables
+        # Tables pre-warm cannot reach (a target in another region), with the reason the raise report gives.
+        self._left_alone = dict(left_alone or {})
         self._max_raise_checks = max_raise_checks
         self._max_reset_attempts = max_reset_attempts
 
@@ -63,7 +66,9 @@ class CapacityActions:
                 f"{WARM_THROUGHPUT_MIN_BOTOCORE}. Run without it (ddb-migrate run --no-prewarm-warm-throughput, or "
                 "prewarm.warm_throughput_on_demand = false in the module), or deploy on a runtime whose SDK is newer"
             )
-        tables = list(dict.fromkeys((run.source_table, run.target_table)))
+        tables = [
+            table for table in dict.fromkeys((run.source_table, run.target_table)) if table not in self._left_alone
+        ]
         original: list[TableCapacity] = [
             call_aws("DescribeTable/DescribeScalableTargets", partial(self.client.describe, table)) for table in tables
         ]
@@ -81,7 +86,7 @@ class CapacityActions:
         gave_up = not step.ready and checks >= self._max_raise_checks
         raised: RaiseJson = {
             "changes": [change.to_json() for change in plan.changes],
-            "notes": list(plan.notes),
+            "notes": [*self._left_alone.values(), *plan.notes],
             "applied": sorted({*(previous.get("applied") or [] if previous else []), *step.applied}),
             "ready": step.ready or gave_up,
             "checks": checks,
