@@ -47,6 +47,11 @@ class ProjectionParameters:
     write_threads: int = 8
     latency_ms: float = 7.5
     account_concurrency: int = 1000
+    # The drain: the application's writes on the source while the backfill runs (each one event in the stream),
+    # and how many consumers apply them at once (a FIFO queue's consumers scale with its message groups, one per
+    # item, up to the mapping's maximum concurrency).
+    application_writes_per_second: tuple[float, ...] = (100.0, 1000.0)
+    consumer_concurrency: tuple[int, ...] = (10, 100)
     # Used when case b did not run: its value in the reference run is in benchmarks/results.json.
     default_utilization: float = 0.9
 
@@ -68,6 +73,7 @@ def run(
     throughput: dict[str, Any] | None,
     capacity: dict[str, Any] | None,
     cpu: dict[str, Any] | None,
+    replication: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     utilization = parameters.default_utilization
     if capacity is not None and capacity["summary"].get("ours_median_utilization"):
@@ -113,8 +119,44 @@ def run(
             "seed_ratio_from_case_a": seed_ratio,
         },
         "rows": rows,
+        "drain": _drain(parameters, rows, replication),
         "check_against_case_b": _check(throughput, capacity),
     }
+
+
+def _drain(
+    parameters: ProjectionParameters, rows: list[dict[str, Any]], replication: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """How long the replication backlog takes to drain after the backfill, next to the backfill's own time.
+
+    Every application write during the backfill is an event the paused consumer holds back; once resumed, the
+    consumers apply ``concurrency x r`` events per second while the application keeps writing ``w``, so the
+    backlog ``w x backfill seconds`` shrinks at ``concurrency x r - w`` (never, if that is not positive). ``r`` is
+    case d's batched consumer rate per concurrent consumer on distinct keys, measured here against the model's
+    5-10 ms latency: a Lambda's round trips to DynamoDB are of the same order.
+    """
+    rate = (replication or {}).get("summary", {}).get("consumer_distinct_batched_events_per_second")
+    if not rate:
+        return None
+    backfills = [row for row in rows if row["lambda_memory_mb"] == min(parameters.lambda_memory_mb)]
+    drains = []
+    for row in backfills:
+        backfill_seconds = row["hours_with_segments_needed"] * 3600
+        for writes in parameters.application_writes_per_second:
+            for concurrency in parameters.consumer_concurrency:
+                backlog = writes * backfill_seconds
+                net = concurrency * rate - writes
+                drains.append(
+                    {
+                        "capacity_wcu": row["capacity_wcu"],
+                        "backfill_hours": row["hours_with_segments_needed"],
+                        "application_writes_per_second": writes,
+                        "consumer_concurrency": concurrency,
+                        "backlog_events": round(backlog),
+                        "drain_hours": round(backlog / net / 3600, 2) if net > 0 else None,
+                    }
+                )
+    return {"consumer_events_per_second": rate, "rows": drains}
 
 
 def _seed_ratio(throughput: dict[str, Any] | None) -> float | None:

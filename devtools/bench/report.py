@@ -178,7 +178,32 @@ def _replication(result: dict[str, Any]) -> Table:
     return table
 
 
-def _projection(result: dict[str, Any]) -> Table:
+def _projection(result: dict[str, Any]) -> Group:
+    drain = result.get("drain")
+    return Group(_backfill_projection(result), *([_drain_projection(drain)] if drain else []))
+
+
+def _drain_projection(drain: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"e. Drain after the backfill: the application's writes meanwhile, applied by the consumers at "
+        f"{drain['consumer_events_per_second']:,.0f} events/s each (case d, batched, distinct keys)",
+        title_justify="left",
+    )
+    for column in ("WCU", "backfill hours", "app writes/s", "consumers", "backlog events", "drain hours"):
+        table.add_column(column, justify="right")
+    for row in drain["rows"]:
+        table.add_row(
+            _fmt(row["capacity_wcu"]),
+            _fmt(row["backfill_hours"], 2),
+            _fmt(row["application_writes_per_second"]),
+            _fmt(row["consumer_concurrency"]),
+            _fmt(row["backlog_events"]),
+            _fmt(row["drain_hours"], 2) if row["drain_hours"] is not None else "never (writes outpace)",
+        )
+    return table
+
+
+def _backfill_projection(result: dict[str, Any]) -> Table:
     params, inputs = result["parameters"], result["inputs"]
     table = Table(
         title=f"e. Projection: {params['items']:,} items of {params['item_bytes']:,} B on AWS "

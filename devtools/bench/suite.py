@@ -102,7 +102,11 @@ def run_suite(
             timings,
             progress,
             lambda: projection.run(
-                config.projection, results.get(CASE_KEYS["a"]), results.get(CASE_KEYS["b"]), results.get(CASE_KEYS["c"])
+                config.projection,
+                results.get(CASE_KEYS["a"]),
+                results.get(CASE_KEYS["b"]),
+                results.get(CASE_KEYS["c"]),
+                results.get(CASE_KEYS["d"]),
             ),
         )
     document["case_seconds"] = {key: round(value, 1) for key, value in timings.items()}

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from devtools.bench import cpu
+from devtools.bench import cpu, projection
 from devtools.bench.__main__ import main
 from devtools.bench.common import dataset
+from devtools.bench.projection import ProjectionParameters
 from devtools.bench.suite import SCHEMA
 
 
@@ -45,6 +46,7 @@ def test_quick_capacity_case_writes_the_results_document(tmp_path: Path, capsys:
     assert {row["capacity_wcu"] for row in projection["rows"]} == {4_000, 40_000}
     assert all(row["hours"] > 0 for row in projection["rows"])
     assert projection["check_against_case_b"] == []  # case a did not run
+    assert projection["drain"] is None  # case d did not run
 
     printed = capsys.readouterr().out
     assert "b. Share of the target's write capacity used" in printed
@@ -104,3 +106,18 @@ def test_quick_replication_case_runs_both_variants_of_each_handler_on_each_workl
         "consumer_hot_ratio_batched_to_per_event",
         "forwarder_distinct_ratio_deployed_to_one_at_a_time",
     } <= set(replication["summary"])
+
+
+def test_the_drain_projection_shrinks_the_backlog_by_what_the_consumers_outpace_the_application() -> None:
+    parameters = ProjectionParameters(application_writes_per_second=(1000.0,), consumer_concurrency=(2, 10))
+    replication = {"summary": {"consumer_distinct_batched_events_per_second": 400.0}}
+    result = projection.run(parameters, None, None, None, replication)
+    drain = {(row["capacity_wcu"], row["consumer_concurrency"]): row for row in result["drain"]["rows"]}
+    backfill = {row["capacity_wcu"]: row for row in result["rows"] if row["lambda_memory_mb"] == 1024}
+    for capacity, row in backfill.items():
+        backlog = 1000.0 * row["hours_with_segments_needed"] * 3600
+        assert drain[(capacity, 10)]["backlog_events"] == round(backlog)
+        # 10 consumers at 400 events/s against 1,000 new writes/s: the backlog shrinks by 3,000 events/s.
+        assert drain[(capacity, 10)]["drain_hours"] == round(backlog / 3000 / 3600, 2)
+        # 2 consumers apply 800 events/s, fewer than the application writes: the backlog never drains.
+        assert drain[(capacity, 2)]["drain_hours"] is None
