@@ -61,7 +61,7 @@ test-emulator: venv
 
 test-terraform: tf-setup
 	TERRAFORM=$(TERRAFORM) $(BIN)/python -m devtools.terraform_setup --init . -- -test-directory=tests/terraform >/dev/null
-	$(TERRAFORM) test -test-directory=tests/terraform
+	TERRAFORM=$(TERRAFORM) $(BIN)/python -m devtools.terraform_tests
 
 # Every state machine definition that the plans of tests/terraform render (the module with and without pre-warm,
 # every example) must pass asl-validator, as on Step Functions.
