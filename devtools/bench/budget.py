@@ -53,7 +53,7 @@ class BudgetParameters:
     # (max_read_rate RCU/s, max_write_rate WCU/s) per run: the first pair binds on reads, the second on writes.
     budgets: tuple[tuple[float, float], ...] = ((64.0, 2000.0), (125.0, 1000.0))
     # Items per run = the binding budget's items per second x this: the run's length if the budget is met.
-    seconds_of_work: float = 10.0
+    seconds_of_work: float = 30.0
     # The tables' capacity, as a multiple of the run's budgets (1 s of burst, full when the run starts).
     headroom: float = 4.0
     latency_ms: tuple[float, float] = (5.0, 10.0)
