@@ -129,6 +129,20 @@ def has_share(run: RunSpec) -> bool:
     return any(setting is not None and setting.percent is not None for setting in settings)
 
 
+def prewarmed(run: RunSpec, tables: Mapping[str, TableFacts]) -> dict[str, TableFacts]:
+    """The tables as the run's pre-warm leaves them: read capacity raised on the tables it reads, write capacity
+    on the table it writes (and that table's GSIs)."""
+    result = dict(tables)
+    prewarm = run.prewarm
+    if prewarm is None:
+        return result
+    for name in read_tables(run):
+        result[name] = result[name].raised(float(prewarm.read_units), None)
+    for name in write_tables(run):
+        result[name] = result[name].raised(None, float(prewarm.write_units))
+    return result
+
+
 def resolve_budget(run: RunSpec, tables: Mapping[str, TableFacts]) -> RunSpec:
     """The run with its budget in units per second per table, shares taken of ``tables``' capacity.
 
@@ -136,7 +150,7 @@ def resolve_budget(run: RunSpec, tables: Mapping[str, TableFacts]) -> RunSpec:
     pre-warm raises it to), an on-demand table's maximum throughput, else its warm throughput (see
     ``TableFacts.read_rate``).
     """
-    prewarm = run.prewarm
+    tables = prewarmed(run, tables)
     budgets: dict[str, dict[str, float]] = {"read": {}, "write": {}}
     for kind, given, names in (
         ("read", run.max_read_rate, read_tables(run)),
@@ -148,8 +162,6 @@ def resolve_budget(run: RunSpec, tables: Mapping[str, TableFacts]) -> RunSpec:
         for name in names:
             table = tables[name]
             capacity = table.read_rate() if kind == "read" else table.write_rate()
-            if prewarm is not None and not table.on_demand:
-                capacity = max(capacity, float(prewarm.read_units if kind == "read" else prewarm.write_units))
             budgets[kind][name] = _units(setting, capacity, name, kind)
     return replace(run, read_budget=budgets["read"], write_budget=budgets["write"])
 

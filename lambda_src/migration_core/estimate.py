@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 READ_UNIT_BYTES = 4096
@@ -116,6 +116,20 @@ class TableFacts:
     def write_rate(self) -> float:
         return _rate(
             _larger(self.write_units, self.scaling_max_write_units) or self.warm_write_units, on_demand=self.on_demand
+        )
+
+    def raised(self, read_units: float | None, write_units: float | None) -> TableFacts:
+        """The table as a run's pre-warm leaves it: provisioned capacity (of its GSIs too, for writes) raised to at
+        least these units. Pre-warm leaves on-demand capacity alone."""
+        if self.on_demand:
+            return self
+        return replace(
+            self,
+            read_units=_larger(self.read_units, read_units),
+            write_units=_larger(self.write_units, write_units),
+            indexes=tuple(
+                replace(index, write_units=_larger(index.write_units, write_units)) for index in self.indexes
+            ),
         )
 
     def to_json(self) -> dict[str, Any]:

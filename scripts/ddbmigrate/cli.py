@@ -223,6 +223,10 @@ def run(
         "--prewarm-warm-throughput": prewarm_warm_throughput,
     }
     given = [flag for flag, value in sizes.items() if value is not None]
+    if given and prewarm is False:
+        fail(
+            f"{', '.join(given)} only apply when the run pre-warms, and --no-prewarm turns it off: drop one or the other"
+        )
     if given and prewarm is None and deployment.worker_environment.get("DEFAULT_PREWARM") != "true":
         fail(
             f"{', '.join(given)} only apply when the run pre-warms, which this deployment's runs do not by default: "

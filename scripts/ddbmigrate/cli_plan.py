@@ -31,7 +31,7 @@ from ddbmigrate.cli_support import (
 )
 from ddbmigrate.deployment import Deployment, load_deployment
 from ddbmigrate.replication_ops import mapping_state
-from migration_core.budget import has_share, resolve_budget
+from migration_core.budget import has_share, prewarmed, resolve_budget
 from migration_core.config import WorkerConfig
 from migration_core.errors import ConfigurationError, InvalidInput
 from migration_core.estimate import Budget, Prices, RunEstimate, TableFacts, estimate_run
@@ -268,8 +268,10 @@ def plan_report(
             else with_auto_scaling(target, _target_client(deployment, "application-autoscaling"))
         )
         scaling_notes = [note for note in (source_note, target_note) if note is not None]
-    # Keyed as the run names them: a target in another account is named by its ARN there, by its name here.
-    tables = {run.source_table: source, run.target_table: target}
+    # Keyed as the run names them: a target in another account is named by its ARN there, by its name here. The
+    # estimate is of the tables as the run's pre-warm leaves them.
+    tables = prewarmed(run, {run.source_table: source, run.target_table: target})
+    source, target = tables[run.source_table], tables[run.target_table]
     try:
         run = resolve_budget(run, tables)
     except InvalidInput as error:
@@ -316,6 +318,11 @@ def render_lines(run: RunSpec, source: TableFacts, target: TableFacts, estimate:
         if budget
         else "  budget: none (the run takes what the tables give; --max-read-rate / --max-write-rate set one)"
     )
+    if run.prewarm is not None:
+        lines.append(
+            f"  pre-warm: provisioned tables raised to at least {run.prewarm.read_units:,} RCU where the run reads "
+            f"and {run.prewarm.write_units:,} WCU where it writes; the figures below are with it"
+        )
     for role, table in (("source", source), ("target", target)):
         if role == "target" and run.in_place:
             break

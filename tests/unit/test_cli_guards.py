@@ -68,6 +68,10 @@ REFUSED_INPUT: list[tuple[list[str], list[str]]] = [
 PREWARM_REFUSED = [
     (["--prewarm"], ["prewarm is not enabled for this deployment: set prewarm = { enabled = true }"]),
     (["--prewarm-rcu", "100"], ["--prewarm-rcu only apply when the run pre-warms", "add --prewarm"]),
+    (
+        ["--no-prewarm", "--prewarm-wcu", "100"],
+        ["--prewarm-wcu only apply when the run pre-warms, and --no-prewarm turns it off", "drop one or the other"],
+    ),
 ]
 
 

@@ -19,6 +19,7 @@ from migration_core.budget import (
     RateSetting,
     SegmentBudget,
     page_limit,
+    prewarmed,
     resolve_budget,
 )
 from migration_core.config import WorkerConfig
@@ -195,6 +196,29 @@ def test_a_cleanup_reads_the_target_too_and_pre_warm_raises_the_capacity_a_share
     )
     assert run.read_budget == {"source": 200.0, "target": 200.0}
     assert run.write_budget == {"target": 100.0}
+
+
+def test_the_plan_is_of_the_tables_as_pre_warm_leaves_them() -> None:
+    run = run_spec(max_read_rate="50%", max_write_rate="50%", prewarm=PrewarmSpec(read_units=4000, write_units=4000))
+    tables = prewarmed(
+        run,
+        {
+            "source": facts(provisioned("source", 100_000, 400_000_000, rcu=100, wcu=100)),
+            "target": facts(provisioned("target", 0, 0, rcu=100, wcu=100, gsis=1)),
+        },
+    )
+    source, target = tables["source"], tables["target"]
+    assert (source.read_units, source.write_units) == (4000.0, 100.0)
+    assert (target.read_units, target.write_units, target.indexes[0].write_units) == (100.0, 4000.0, 4000.0)
+    resolved = resolve_budget(run, tables)
+    assert (resolved.read_budget, resolved.write_budget) == ({"source": 2000.0}, {"target": 2000.0})
+    estimate = estimate_run(
+        source, target, cleanup=False, budget=Budget(read=resolved.read_budget, write=resolved.write_budget)
+    )
+    # The budget it derived from the pre-warmed capacity is not "more than the table delivers".
+    assert not any("exceeds" in note for note in estimate.notes)
+    # 100,000 items of 4 KB: 400,000 WCU and as many in the GSI, at the write budget of 2,000 WCU/s.
+    assert estimate.duration_seconds == pytest.approx(800_000 / 2000)
 
 
 def test_a_share_of_a_table_without_capacity_is_refused_with_the_fix() -> None:
