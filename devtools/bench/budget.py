@@ -70,8 +70,9 @@ class BudgetParameters:
     application_writes_per_second: float = 50.0
     # The budget's share of the capacity the application leaves.
     budget_share: float = 0.9
-    # Burst the tables keep (DynamoDB keeps up to 300 s); a budgeted Scan page costs about a second of a segment's
-    # share at once (migration_core.budget.PAGE_SECONDS), which a 1 s bucket barely holds.
+    # Burst the tables keep (DynamoDB keeps up to 300 s); a budgeted Scan page costs a quarter second of a
+    # segment's share at once (migration_core.budget.PAGE_SECONDS), and the backfill starts beside an application
+    # that is already running.
     application_burst_seconds: float = 3.0
     application_seconds_of_work: float = 10.0
 

@@ -62,10 +62,10 @@ LEASE_SORT_KEY_PREFIX = "lease#"
 # As long as the state table keeps a run's other records: a done lease must outlive the longest run.
 LEASE_RETENTION_SECONDS = 30 * 86_400
 # With a budget, a Scan page is sized to cost about PAGE_SECONDS of the segment's share: a page's reads reach
-# DynamoDB at once, so smaller pages keep the reads of any one second close to the budget, and a page never holds
-# the segment far past its time limit. The first page, before the costs per item are known, reads
+# DynamoDB at once, so small pages keep the reads of any one second close to the budget (a second holds four or
+# five pages, not one or two), and a page never holds the segment far past its time limit. The first page, before the costs per item are known, reads
 # PROBE_PAGE_ITEMS items.
-PAGE_SECONDS = 1.0
+PAGE_SECONDS = 0.25
 PROBE_PAGE_ITEMS = 100
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$")
 

@@ -13,6 +13,7 @@ from moto import mock_aws
 from migration_core.budget import (
     BURST_SECONDS,
     LEASE_RENEWALS,
+    PAGE_SECONDS,
     PROBE_PAGE_ITEMS,
     BudgetedCalls,
     CapacityLimiter,
@@ -346,18 +347,19 @@ def test_threads_share_one_limiter() -> None:
     assert clock.now - 1000.0 >= (200.0 - 4) / 50.0 - 1e-6
 
 
-def test_pages_are_sized_to_about_a_second_of_the_share() -> None:
+def test_pages_are_sized_to_a_quarter_of_a_second_of_the_share() -> None:
+    assert PAGE_SECONDS == 0.25
     budget = SegmentBudget.__new__(SegmentBudget)
     budget._limiters = {
-        ("read", "source"): CapacityLimiter(10.0),
-        ("write", "target"): CapacityLimiter(40.0),
+        ("read", "source"): CapacityLimiter(40.0),
+        ("write", "target"): CapacityLimiter(160.0),
     }
     # Before the costs are known: a unit per item of the smaller share, at most PROBE_PAGE_ITEMS.
     assert page_limit(budget, "source", "target", (0.0, 0.0)) == 10
     assert page_limit(budget, "source", None, (0.0, 0.0)) == 10
-    budget._limiters[("read", "source")] = CapacityLimiter(1000.0)
+    budget._limiters[("read", "source")] = CapacityLimiter(4000.0)
     assert page_limit(budget, "source", None, (0.0, 0.0)) == PROBE_PAGE_ITEMS
-    # 0.5 RCU and 4 WCU per item: the read share allows 20 items/s, the write share 10; a second's worth.
+    # 0.5 RCU and 4 WCU per item: the read share allows 8,000 items/s, the write share 40; a quarter second's worth.
     assert page_limit(budget, "source", "target", (0.5, 4.0)) == 10
     assert page_limit(budget, "other", None, (0.5, 2.0)) is None
 
