@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -46,6 +47,7 @@ REQUIRED_SERVICES = (
     "logs",
     "cloudwatch",
     "s3",
+    "application-autoscaling",
 )
 HEALTHY = {"available", "running"}
 STOP_GRACE_SECONDS = 20
@@ -63,12 +65,20 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def localstack_env(port: int, debug: bool, gateway_server: str) -> dict[str, str]:
+def localstack_env(port: int, debug: bool, gateway_server: str, scratch: Path) -> dict[str, str]:
     proxy = f"http://127.0.0.1:{closed_loopback_port()}"
-    keep = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER") if key in os.environ}
+    keep = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL", "USER") if key in os.environ}
     return {
         **keep,
+        # Directories of this instance alone: by default every LocalStack on the machine shares
+        # <site-packages>/localstack/.filesystem and $TMPDIR/localstack (state, Lambda code), and one that stops
+        # deletes them under the others (seen as CloudWatch's "unable to open database file").
+        "FILESYSTEM_ROOT": str(scratch / "filesystem"),
+        "TMPDIR": str(scratch / "tmp"),
         "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+        # The host in the URLs LocalStack hands out (GetFunction's Code.Location, which `ddb-migrate verify` downloads;
+        # queue URLs). The default, localhost.localstack.cloud, resolves to 127.0.0.1 only through public DNS.
+        "LOCALSTACK_HOST": f"localhost:{port}",
         # 4.14's default (twisted) ignores GATEWAY_LISTEN's host for IPv4 and binds 0.0.0.0; hypercorn binds it
         "GATEWAY_SERVER": gateway_server,
         # nothing leaves loopback: LocalStack tries downloads at start
@@ -84,6 +94,11 @@ def localstack_env(port: int, debug: bool, gateway_server: str) -> dict[str, str
         # the project's plugins (devtools/localstack/plugins)
         "PROVIDER_OVERRIDE_DYNAMODB": "moto",
         "PROVIDER_OVERRIDE_DYNAMODBSTREAMS": "moto",
+        "PROVIDER_OVERRIDE_APPLICATION_AUTOSCALING": "moto",
+        # LocalStack's event source mappings wait this long after every batch, even a full one (default 1 s):
+        # one batch per second per mapping, where Lambda's SQS pollers poll again at once and its stream pollers
+        # read each shard four times a second. With 0 the wait is only after an empty poll (its own backoff).
+        "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC": "0",
         "LAMBDA_RUNTIME_EXECUTOR": "local-python",
         "DDB_MIGRATE_LAMBDA_PYTHON": str(LAMBDA_PYTHON),
         **({"DEBUG": "1"} if debug else {}),
@@ -157,11 +172,13 @@ def main() -> int:
     signal.signal(signal.SIGHUP, interrupt)
 
     started = time.monotonic()
+    scratch = Path(tempfile.mkdtemp(prefix=f"ddb-migrate-localstack-{args.port}-"))
+    (scratch / "tmp").mkdir()
     with log.open("wb") as log_file:
         process = subprocess.Popen(  # noqa: S603 - fixed interpreter and module
             [str(python), "-m", "localstack.runtime.main"],
-            env=localstack_env(args.port, args.debug, args.gateway_server),
-            cwd=tempfile.gettempdir(),
+            env=localstack_env(args.port, args.debug, args.gateway_server, scratch),
+            cwd=scratch,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -195,6 +212,7 @@ def main() -> int:
         return 1
     finally:
         stop(process)
+        shutil.rmtree(scratch, ignore_errors=True)
         print(f"LocalStack stopped (log {log})", file=sys.stderr, flush=True)
 
 

@@ -11,7 +11,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "${HERE}/../.." && pwd)"
 PYTHON313="${PYTHON313:-${HOME}/.pyenv/versions/3.13.0/bin/python}"
 PYTHON312="${PYTHON312:-${HOME}/.pyenv/versions/3.12.1/bin/python}"
-CONSTRAINTS="${LOCALSTACK_CONSTRAINTS:-${ROOT}/../shared/localstack/constraints-4.14.0.txt}"
+# The pins of localstack-core's requirements-runtime.txt at tag v4.14.0: today's releases of its unpinned
+# dependencies break it (cbor2 6, pyopenssl 26).
+CONSTRAINTS="${LOCALSTACK_CONSTRAINTS:-${HERE}/constraints-4.14.0.txt}"
 VENV="${ROOT}/.venv-localstack"
 LAMBDA_VENV="${ROOT}/.venv-localstack-lambda"
 PIP_VERSION="25.2"

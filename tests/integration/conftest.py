@@ -15,12 +15,45 @@ from typing import Any
 import pytest
 
 from devtools.local import running_emulator
-from tests.support.live import USE_EMULATOR, applied_stacks
+from tests.support.live import USE_EMULATOR, applied_stacks, deselection_reason
+
+DESELECTED = pytest.StashKey[list[tuple[str, str]]]()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test here is an integration test; the ones marked for another target are deselected, each with the
+    reason its marker gives (listed at the end of the run)."""
+    kept, deselected = [], []
     for item in items:
         item.add_marker(pytest.mark.integration)
+        reason = deselection_reason(item)
+        if reason is None:
+            kept.append(item)
+        else:
+            deselected.append(item)
+            config.stash.setdefault(DESELECTED, []).append((item.nodeid, reason))
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the controller prints the summary
+        workeroutput["deselected"] = config.stash.get(DESELECTED, [])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist's controller: every worker collects the same tests, so the first worker's list is the list."""
+    deselected = getattr(node, "workeroutput", {}).get("deselected", [])
+    if deselected and DESELECTED not in node.config.stash:
+        node.config.stash[DESELECTED] = [tuple(entry) for entry in deselected]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    deselected = config.stash.get(DESELECTED, [])
+    if deselected:
+        terminalreporter.section(f"deselected on this target ({len(deselected)})")
+        for nodeid, reason in deselected:
+            terminalreporter.line(f"{nodeid}: {reason}")
 
 
 @pytest.fixture(scope="session")

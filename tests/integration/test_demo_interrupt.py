@@ -20,9 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.live import USE_EMULATOR
-
-pytestmark = pytest.mark.skipif(not USE_EMULATOR, reason="the demo interrupted here runs its own emulator")
+pytestmark = pytest.mark.emulator_only(reason="the demo interrupted here runs its own emulator")
 
 # Bounds that only catch a hang; the demo stops within seconds when it works.
 START_TIMEOUT_SECONDS = 600

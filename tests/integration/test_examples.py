@@ -329,7 +329,23 @@ def example_context(
             stack.destroy()
 
 
-@pytest.mark.parametrize("example", APPLIED_HERE)
+# Its resource-policy half names the other account's table by ARN, which DynamoDB serves from the table's account;
+# the LocalStack target's DynamoDB (moto) looks every table up in the caller's account (the embedded emulator
+# serves it from the table's, devtools/emulator/cross_account.py). The assume-role half passes there.
+NOT_ON_LOCALSTACK = {
+    "cross-account": "a table named by another account's ARN is looked up in the caller's account by moto's DynamoDB"
+}
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        pytest.param(name, marks=pytest.mark.not_on_localstack(reason=NOT_ON_LOCALSTACK[name]))
+        if name in NOT_ON_LOCALSTACK
+        else name
+        for name in APPLIED_HERE
+    ],
+)
 def test_example_applies_and_its_deployment_works(example: str, example_context: ExampleContext) -> None:
     EXAMPLE_CASES[example](example_context)
 

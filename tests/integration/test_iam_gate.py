@@ -15,14 +15,13 @@ import pytest
 from ddbmigrate.aws import client
 from devtools.datagen import generate_items
 from devtools.tables import create_table, load_items, scan_all
-from tests.support.live import USE_EMULATOR, cli, queue_depth
+from tests.support.live import cli, queue_depth
 from tests.support.waits import wait_until_settled
 
 SOURCE_KEY = {"pk": "S", "sk": "N"}
 
-pytestmark = pytest.mark.skipif(
-    not USE_EMULATOR, reason="changes the deployed roles' policies; meant for the emulator's IAM gate"
-)
+# LocalStack Community does not enforce IAM policies at all (ENFORCE_IAM is a LocalStack Pro feature).
+pytestmark = pytest.mark.emulator_only(reason="changes the deployed roles' policies; meant for the emulator's IAM gate")
 
 
 def function_role_name(function_name: str) -> str:

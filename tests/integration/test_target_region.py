@@ -70,7 +70,8 @@ def test_a_target_in_another_region_is_migrated_verified_and_ready(
         }
     )
     terraform_dir = outputs["_terraform_dir"]
-    assert outputs["target_table_arn"] == f"arn:aws:dynamodb:{TARGET_REGION}:123456789012:table/{table}"
+    account = client("sts").get_caller_identity()["Account"]
+    assert outputs["target_table_arn"] == f"arn:aws:dynamodb:{TARGET_REGION}:{account}:table/{table}"
     assert not outputs["in_place"]
 
     assert time.time() >= cutoff_epoch, "the application's changes below must happen after the cutoff"

@@ -15,12 +15,36 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ddbmigrate import replication_ops
 from ddbmigrate.aws import client
 from devtools.stack import Stack
+from tests.support.localstack import localstack_endpoint
 from tests.support.tables import Item
 
 USE_EMULATOR = os.environ.get("DDB_MIGRATE_TEST_TARGET", "emulator") == "emulator"
+
+
+def deselection_reason(item: pytest.Item) -> str | None:
+    """Why ``item`` cannot run on this target, from its marker, or None when it runs here.
+
+    ``@pytest.mark.emulator_only(reason=...)``: needs the embedded emulator (its IAM gate, its fault injection, a
+    process of its own); deselected on every external target. ``@pytest.mark.not_on_localstack(reason=...)``:
+    runs on the emulator and on AWS, but not on LocalStack (``AWS_ENDPOINT_URL`` answering LocalStack's health
+    check); the reason names what LocalStack lacks. A marker without a reason is an error.
+    """
+    for name in ("emulator_only", "not_on_localstack"):
+        marker = item.get_closest_marker(name)
+        if marker is None:
+            continue
+        reason = marker.kwargs.get("reason")
+        if not reason:
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{name} needs reason=...")
+        # The LocalStack probe only for a marked test on an external target: it asks the endpoint over HTTP.
+        if not USE_EMULATOR and (name == "emulator_only" or localstack_endpoint() is not None):
+            return f"{name}: {reason}"
+    return None
 
 
 @contextmanager
