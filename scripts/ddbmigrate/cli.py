@@ -223,9 +223,11 @@ def run(
         "--prewarm-warm-throughput": prewarm_warm_throughput,
     }
     given = [flag for flag, value in sizes.items() if value is not None]
-    if given and prewarm is False:
+    # A size from the environment (PREWARM_RCU, ...) may stand beside --no-prewarm; one typed with it is a mistake.
+    typed = [flag for flag in given if _from_command_line(flag)]
+    if typed and prewarm is False:
         fail(
-            f"{', '.join(given)} only apply when the run pre-warms, and --no-prewarm turns it off: drop one or the other"
+            f"{', '.join(typed)} only apply when the run pre-warms, and --no-prewarm turns it off: drop one or the other"
         )
     if given and prewarm is None and deployment.worker_environment.get("DEFAULT_PREWARM") != "true":
         fail(
@@ -275,6 +277,11 @@ def _start(
         return
     result = _follow(deployment, execution_arn, flags)
     _finish(deployment, result, None, json_path, flags)
+
+
+def _from_command_line(flag: str) -> bool:
+    source = click.get_current_context().get_parameter_source(flag.lstrip("-").replace("-", "_"))
+    return source is click.core.ParameterSource.COMMANDLINE
 
 
 def _prewarm_input(
