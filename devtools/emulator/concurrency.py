@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -46,16 +47,45 @@ SERIALIZED_SERVICES = frozenset({"iam", "sts"})
 LISTEN_BACKLOG = max(socket.SOMAXCONN, 4096)
 
 
+# Answers to IAM and STS requests by the SDK's invocation id, which every retry of one call repeats.
+ANSWERED_LIMIT = 4096
+_answered: OrderedDict[str, Any] = OrderedDict()
+
+
 def serializing_dispatch(original: Callable[..., Any]) -> Callable[..., Any]:
-    """``BaseResponse._dispatch`` (parse the request, then ``call_action``): IAM and STS one at a time."""
+    """``BaseResponse._dispatch`` (parse the request, then ``call_action``): IAM and STS one at a time, and a retry
+    of a call already carried out gets that call's answer.
+
+    A retry reaches the emulator only because a loaded emulator answered the first attempt too late for the SDK
+    (AWS answers IAM in a fraction of a second): the SDK sends the same call again with the same
+    ``amz-sdk-invocation-id``, and without this a CreateRole that went through the first time would answer the
+    retry with ``409 EntityAlreadyExists``, which the caller takes for a real conflict. The retry gets what the
+    first attempt would have returned had it been in time.
+    """
 
     def _dispatch(self: Any, request: Any, full_url: str | None = None, headers: Any = None) -> Any:
         if getattr(self, "service_name", None) not in SERIALIZED_SERVICES:
             return original(self, request, full_url, headers)
+        invocation = _invocation_id(request)
         with IAM_LOCK:
-            return original(self, request, full_url, headers)
+            if invocation is not None and invocation in _answered:
+                return _answered[invocation]
+            answer = original(self, request, full_url, headers)
+            if invocation is not None:
+                _answered[invocation] = answer
+                while len(_answered) > ANSWERED_LIMIT:
+                    _answered.popitem(last=False)
+            return answer
 
     return _dispatch
+
+
+def _invocation_id(request: Any) -> str | None:
+    try:
+        value = request.headers.get("amz-sdk-invocation-id")
+    except AttributeError:
+        return None
+    return value if isinstance(value, str) and value else None
 
 
 def roles_snapshot(self: Any) -> list[Any]:

@@ -205,3 +205,24 @@ def test_the_listening_socket_queues_a_burst_of_connections(emulator: Emulator) 
     # State, Recv-Q (connections waiting to be accepted), Send-Q (the backlog), local and peer address.
     assert listing[0] == "LISTEN", listing
     assert int(listing[2]) >= min(somaxconn, 1024), listing
+
+
+def test_a_retry_of_a_create_role_that_went_through_gets_its_answer_not_a_conflict(emulator: Emulator) -> None:
+    """An SDK repeats a call's ``amz-sdk-invocation-id`` on every retry; a retry that reaches a loaded emulator
+    after the first attempt went through gets that attempt's answer, as the caller would have had it in time.
+    A new call of the same name (a new invocation id) still conflicts, as on AWS."""
+    name = unique("retried")
+    client = iam_client(emulator.endpoint)
+
+    def same_invocation(request: Any, **_: Any) -> None:
+        request.headers["amz-sdk-invocation-id"] = f"invocation-{name}"
+
+    client.meta.events.register_last("before-send.iam.CreateRole", same_invocation)
+    first = client.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
+    retried = client.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
+
+    assert retried["Role"]["RoleId"] == first["Role"]["RoleId"]
+    with pytest.raises(ClientError) as conflict:
+        iam_client(emulator.endpoint).create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
+    assert conflict.value.response["Error"]["Code"] == "EntityAlreadyExists"
+    assert len([role for role in moto_roles().values() if role.name == name]) == 1
