@@ -56,7 +56,8 @@ locals {
   }
 }
 
-# Bulk copy of the existing items: a Step Functions Distributed Map over parallel Scan segments.
+# Bulk copy of the existing items: a Step Functions Distributed Map over parallel Scan segments, or over the data
+# files of a point-in-time export of the source (variable export).
 # The change feed (modules/replication) joins here as a sibling module that takes the same tables, transform and
 # lambda_settings. Both take the root's variables as they are: their types, defaults and validations live here.
 module "backfill" {
@@ -73,12 +74,50 @@ module "backfill" {
   allow_target_cleanup         = var.allow_target_cleanup
   prewarm                      = var.prewarm
   capacity_budget              = var.capacity_budget
+  export                       = local.export
 
   transform       = local.transform
   lambda_settings = local.lambda_settings
   # ERROR logs the failures only; modules/backfill takes ALL in tests/terraform, which records execution data.
   state_machine_log_level = "ERROR"
   tags                    = var.tags
+}
+
+# The bucket a backfill from a point-in-time export writes into, when export is on and the user names none.
+module "export_bucket" {
+  source = "./modules/export_bucket"
+  count  = var.export.enabled && var.export.bucket_name == null ? 1 : 0
+
+  name          = var.name
+  prefix        = local.export_prefix
+  expiry_days   = var.export.expiry_days
+  kms_key_arn   = var.kms_key_arn
+  force_destroy = var.export.force_destroy
+  tags          = var.tags
+}
+
+locals {
+  # Each deployment exports under its own prefix, so that several can share a bucket of the user's.
+  export_prefix      = "${var.export.prefix}/${var.name}"
+  export_bucket_here = var.export.enabled && var.export.bucket_name == null
+  # What modules/backfill knows of the export: the bucket (the created one or the user's), its owner (null: this
+  # account), the deployment's prefix, and the key the bucket's objects are encrypted with, which the worker
+  # uses through S3 (the created bucket's is the root kms_key_arn). The bucket's name is known only after
+  # apply when the module creates it.
+  export = {
+    enabled    = var.export.enabled
+    by_default = var.export.by_default
+    bucket_name = (!var.export.enabled ? null
+      : local.export_bucket_here ? one(module.export_bucket[*].bucket_name) : var.export.bucket_name
+    )
+    bucket_arn = (!var.export.enabled ? null
+      : local.export_bucket_here ? one(module.export_bucket[*].bucket_arn) : "arn:${data.aws_partition.current.partition}:s3:::${var.export.bucket_name}"
+    )
+    bucket_owner = var.export.enabled ? var.export.bucket_owner : null
+    prefix       = var.export.enabled ? local.export_prefix : null
+    kms_key_arn  = !var.export.enabled ? null : local.export_bucket_here ? var.kms_key_arn : var.export.kms_key_arn
+    poll_seconds = var.export.poll_seconds
+  }
 }
 
 # Live replication (the change feed): source stream -> forwarder -> FIFO queue -> consumer -> target. Off unless

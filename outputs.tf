@@ -83,6 +83,16 @@ output "transform_steps_json" {
   value       = local.transform_steps_json
 }
 
+output "export_bucket_name" {
+  description = "The bucket that backfills from a point-in-time export write into (the one the module created, or export.bucket_name), or null when export is off."
+  value       = module.backfill.export_bucket_name
+}
+
+output "export_bucket_arn" {
+  description = "ARN of the export bucket, or null when export is off."
+  value       = module.backfill.export_bucket_arn
+}
+
 # Replication outputs (docs/ARCHITECTURE.md, "Root module outputs the CLI relies on"): null while
 # replication.enabled is false.
 

@@ -684,6 +684,100 @@ variable "capacity_budget" {
   }
 }
 
+variable "export" {
+  description = <<-EOT
+    Backfill from a DynamoDB point-in-time export instead of a Scan: the state machine exports the source table
+    (ExportTableToPointInTime, DYNAMODB_JSON) into an S3 bucket, waits for the export, and copies its data files
+    in the Distributed Map, one file per segment, through the same transform, budget and checkpoints. The export
+    reads the table's point-in-time-recovery backup, not its capacity, so the source needs PITR; DynamoDB bills it
+    per GB of the table. A run picks it with "source": "export" in its input, or reuses a finished export of the
+    source table with "export_arn".
+      enabled       - deploy it: the export states, the bucket (unless bucket_name), and the worker's export,
+                      DescribeExport and bucket permissions (default false: a run with source export is refused).
+      by_default    - runs use the export unless their input says "source": "scan" (default false; only with
+                      enabled).
+      bucket_name   - an existing bucket to export into, in any region. Another account's (bucket_owner) must
+                      allow the worker's role (output worker_role_arn) s3:PutObject, s3:PutObjectAcl,
+                      s3:AbortMultipartUpload and s3:GetObject on <prefix>/<name>/* in its bucket policy. null: the
+                      module creates one (modules/export_bucket): default encryption (SSE-KMS with the root
+                      kms_key_arn when set, else SSE-S3), public access blocked, ACLs disabled, TLS only, exports
+                      expiring after expiry_days.
+      bucket_owner  - account ID of bucket_name's owner when not this account (ExportTableToPointInTime's
+                      S3BucketOwner); null: this account. Only with bucket_name.
+      prefix        - S3 prefix of the exports, without leading or trailing slash (default "ddb-migrate"); this
+                      deployment writes under <prefix>/<name>/, so deployments can share a bucket.
+      expiry_days   - days after which the created bucket deletes an export (default 7; at least 1). Without
+                      bucket_name only: a bucket of your own keeps its own lifecycle.
+      kms_key_arn   - customer managed key of bucket_name's default encryption, if any: DynamoDB writes the
+                      export with the worker's permissions, so the worker gets kms:GenerateDataKey and kms:Decrypt
+                      on it (through S3 only). Only with bucket_name; the created bucket uses the root kms_key_arn.
+      poll_seconds  - wait between two DescribeExport checks (1-3600, default 60). Each check adds 9 events to
+                      the execution's history, which holds 25,000: keep poll_seconds x 2,000 above the longest
+                      export you expect (at 60 s, 33 hours).
+      force_destroy - let terraform destroy delete the created bucket with exports still in it (default false).
+  EOT
+  type = object({
+    enabled       = optional(bool, false)
+    by_default    = optional(bool, false)
+    bucket_name   = optional(string)
+    bucket_owner  = optional(string)
+    prefix        = optional(string, "ddb-migrate")
+    expiry_days   = optional(number, 7)
+    kms_key_arn   = optional(string)
+    poll_seconds  = optional(number, 60)
+    force_destroy = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = !var.export.by_default || var.export.enabled
+    error_message = "export.by_default needs export.enabled: without it the state machine has no export states and the worker no export permissions."
+  }
+
+  validation {
+    condition     = var.export.poll_seconds >= 1 && var.export.poll_seconds <= 3600 && floor(var.export.poll_seconds) == var.export.poll_seconds
+    error_message = "export.poll_seconds must be a whole number of seconds from 1 to 3600."
+  }
+
+  validation {
+    condition     = var.export.expiry_days >= 1 && floor(var.export.expiry_days) == var.export.expiry_days
+    error_message = "export.expiry_days must be a whole number of days, at least 1 (S3 lifecycle expiration counts whole days)."
+  }
+
+  validation {
+    # S3's safe key characters but "*", which in the worker's IAM resource ARN would be a wildcard; no empty
+    # segment, so no leading, trailing or double slash. The data files' keys add about 120 characters.
+    condition     = length(var.export.prefix) <= 512 && can(regex("^[A-Za-z0-9!_.'()-]+(/[A-Za-z0-9!_.'()-]+)*$", var.export.prefix))
+    error_message = "export.prefix must be 1-512 characters of letters, digits and !_.'()- in segments separated by single slashes, without a leading or trailing slash (for example ddb-migrate or exports/orders)."
+  }
+
+  validation {
+    # S3's bucket naming rules (general purpose buckets): 3-63 lower-case letters, digits, dots and hyphens,
+    # starting and ending with a letter or digit, no adjacent dots, not shaped like an IP address, none of the
+    # reserved prefixes and suffixes.
+    condition = var.export.bucket_name == null || try(
+      can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.export.bucket_name)) &&
+      !strcontains(var.export.bucket_name, "..") &&
+      !can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", var.export.bucket_name)) &&
+      !anytrue([for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] : startswith(var.export.bucket_name, prefix)]) &&
+      !anytrue([for suffix in ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] : endswith(var.export.bucket_name, suffix)]),
+      false
+    )
+    error_message = "export.bucket_name must be null (the module creates a bucket) or an S3 general purpose bucket name: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit, without adjacent dots, not an IP address, not starting with xn--, sthree- or amzn-s3-demo- and not ending with -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3."
+  }
+
+  validation {
+    condition     = var.export.bucket_owner == null || try(var.export.bucket_name != null && can(regex("^[0-9]{12}$", var.export.bucket_owner)), false)
+    error_message = "export.bucket_owner must be a 12-digit AWS account ID, and only with export.bucket_name (the bucket the module creates is this account's)."
+  }
+
+  validation {
+    condition     = var.export.kms_key_arn == null || try(var.export.bucket_name != null && can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.export.kms_key_arn)), false)
+    error_message = "export.kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>; an alias does not name the key IAM grants), and only with export.bucket_name: the bucket the module creates uses the root variable kms_key_arn."
+  }
+}
+
 variable "alarms" {
   description = <<-EOT
     CloudWatch alarms on the deployment (modules/alarms, docs/OBSERVABILITY.md): a failed backfill run, worker

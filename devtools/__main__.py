@@ -61,18 +61,29 @@ def emulator(port: int, ready_file: Path | None) -> None:
     "(env DDB_MIGRATE_DEMO_TARGET).",
 )
 @option(
+    "--source",
+    type=click.Choice(["scan", "export"]),
+    default="scan",
+    envvar="DDB_MIGRATE_DEMO_SOURCE",
+    show_default=True,
+    help="scan: the backfill scans the live source; export: it copies a point-in-time export of it (point-in-time "
+    "recovery on, the module's export bucket) and reads nothing through the source's capacity "
+    "(env DDB_MIGRATE_DEMO_SOURCE).",
+)
+@option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path(".build/demo"),
     show_default=True,
     help="Where the demo's Terraform stack, logs and results go.",
 )
-def demo(items: int, segments: int, workload_rate: float, endpoint: str, workdir: Path) -> None:
+def demo(items: int, segments: int, workload_rate: float, endpoint: str, source: str, workdir: Path) -> None:
     """A verified live migration under load: replication paused → backfill → drain → verify.
 
     \b
     Example:
       python -m devtools demo --items 10000 --segments 4
+      python -m devtools demo --source export
     """
     from devtools.demo import Demo  # noqa: PLC0415 - only this command needs the demo machinery
 
@@ -83,6 +94,7 @@ def demo(items: int, segments: int, workload_rate: float, endpoint: str, workdir
         workdir=workdir.resolve() / runner.new_run_name("demo"),
         console=state().console,
         use_emulator=endpoint == "emulator",
+        source=source,
     ).run()
     if not report.verified:
         sys.exit(EXIT_VERDICT)

@@ -10,12 +10,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import budget, capacity, cpu, projection, replication, throughput
+from . import budget, capacity, cpu, export_backfill, projection, replication, throughput
 from .common import machine_info, versions
 from .harness import bench_aws
 
 SCHEMA = "ddb-migrate.bench/1"
-CASES = ("a", "b", "c", "d", "e", "f")
+CASES = ("a", "b", "c", "d", "e", "f", "g")
 CASE_KEYS = {
     "a": "a_throughput",
     "b": "b_capacity",
@@ -23,6 +23,7 @@ CASE_KEYS = {
     "d": "d_replication",
     "e": "e_projection",
     "f": "f_budget",
+    "g": "g_export",
 }
 
 
@@ -35,6 +36,7 @@ class SuiteConfig:
     replication: replication.ReplicationParameters
     projection: projection.ProjectionParameters = field(default_factory=projection.ProjectionParameters)
     budget: budget.BudgetParameters = field(default_factory=budget.BudgetParameters)
+    export: export_backfill.ExportParameters = field(default_factory=export_backfill.ExportParameters)
 
 
 FULL = SuiteConfig(
@@ -43,9 +45,11 @@ FULL = SuiteConfig(
     capacity=capacity.CapacityParameters(),
     cpu=cpu.CpuParameters(),
     replication=replication.ReplicationParameters(events=1000),
+    export=export_backfill.ExportParameters(items=4_000, segments=4),
 )
 
-# Smoke run for CI (under a minute): every case, tiny sizes, one run each, no emulator.
+# Smoke run for CI (under a minute): every case, tiny sizes, one run each; the emulator only for case g, which
+# cannot run without it (S3 and CloudWatch).
 QUICK = SuiteConfig(
     mode="quick",
     throughput=throughput.ThroughputParameters(items=1500, segments=(1, 4), shapes=("flat",), runs=1),
@@ -57,6 +61,7 @@ QUICK = SuiteConfig(
     budget=budget.BudgetParameters(
         segments=(2,), seconds_of_work=2.0, application_segments=2, application_seconds_of_work=5.0
     ),
+    export=export_backfill.ExportParameters(items=300, segments=2),
 )
 
 
@@ -96,6 +101,9 @@ def run_suite(
                 )
             if "f" in cases:
                 results[CASE_KEYS["f"]] = _timed("f", timings, progress, lambda: budget.run(aws, config.budget))
+    if "g" in cases:
+        # On the embedded emulator (DynamoDB, S3 and CloudWatch), which it starts and stops itself.
+        results[CASE_KEYS["g"]] = _timed("g", timings, progress, lambda: export_backfill.run(config.export))
     if "e" in cases:
         results[CASE_KEYS["e"]] = _timed(
             "e",
@@ -142,6 +150,8 @@ def lost_items(document: dict[str, Any]) -> int:
         lost += replicated.get("lag", {}).get("lost_items", 0)
     if CASE_KEYS["f"] in cases:
         lost += cases[CASE_KEYS["f"]]["summary"]["lost_items"]
+    if CASE_KEYS["g"] in cases:
+        lost += cases[CASE_KEYS["g"]]["summary"]["lost_items"]
     return int(lost)
 
 

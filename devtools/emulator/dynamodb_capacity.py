@@ -41,7 +41,9 @@ moto drops before the point where their sizes are taken here.
 
 Mechanics: each metered ``DynamoHandler`` action runs with a meter in a thread-local; moto's table operations
 (``Table.put_item``, ``delete_item``, ``get_item``, ``query``, ``scan`` and ``DynamoDBBackend.update_item``)
-report to it what they stored, deleted or read, and the action's result then gets the figures. Applied by
+report to it what they stored, deleted or read, and the action's result then gets the figures. Every action is
+metered, asked for ConsumedCapacity or not, because its units also go to the per-table CloudWatch metrics
+(:mod:`.dynamodb_metrics`). Applied by
 :mod:`.dynamodb_fidelity` (so with the emulator's other patches, before the DynamoDB speed-ups, whose table
 locks then also cover the reading of the item before a write).
 """
@@ -64,6 +66,8 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 
 from devtools.faults.capacity import read_units, wire_item_size, write_units
+
+from . import dynamodb_metrics
 
 REPORTED_MODES = ("TOTAL", "INDEXES")
 GLOBAL = "GlobalSecondaryIndexes"
@@ -475,6 +479,33 @@ ACTIONS: dict[str, tuple[str, Measure]] = {
 }
 
 
+def _publish(handler: Any, kind: str, capacities: Any) -> None:
+    """Count an action's units in the per-table CloudWatch metrics (:mod:`.dynamodb_metrics`).
+
+    A table's metric holds its own units and its local secondary indexes' (they share the table's capacity); each
+    global secondary index has its own. A failed metric must never fail the request it describes.
+    """
+    metric = dynamodb_metrics.WRITE if kind == "write" else dynamodb_metrics.READ
+    for capacity in capacities if isinstance(capacities, list) else [capacities]:
+        try:
+            account, region, table = _table_location(handler, str(capacity["TableName"]))
+            units = float(capacity.get("Table", {}).get("CapacityUnits", 0.0))
+            units += sum(float(index["CapacityUnits"]) for index in capacity.get(LOCAL, {}).values())
+            dynamodb_metrics.record(account, region, metric, table, units)
+            for index_name, index in capacity.get(GLOBAL, {}).items():
+                dynamodb_metrics.record(account, region, metric, table, float(index["CapacityUnits"]), index_name)
+        except Exception:  # noqa: S112 - see the docstring
+            continue
+
+
+def _table_location(handler: Any, name: str) -> tuple[str, str, str]:
+    """(account, region, table name) of a table named by name or ARN in a request."""
+    if name.startswith("arn:"):
+        fields = name.split(":", 5)
+        return fields[4], fields[3], fields[5].split("/", 2)[1]
+    return str(handler.current_account), str(handler.region), name
+
+
 def _metered(original: Callable[[Any], Any], kind: str, measure: Measure) -> Callable[[Any], Any]:
     """A ``DynamoHandler`` action answering DynamoDB's ConsumedCapacity, or none when the request asks for none."""
 
@@ -482,7 +513,8 @@ def _metered(original: Callable[[Any], Any], kind: str, measure: Measure) -> Cal
     def action(self: Any) -> Any:
         body = self.body if isinstance(self.body, dict) else {}
         mode = body.get("ReturnConsumedCapacity", "NONE")
-        if mode not in REPORTED_MODES:
+        reported = mode in REPORTED_MODES
+        if not reported and not dynamodb_metrics.enabled:
             result = original(self)  # moto refuses a mode that is not NONE, TOTAL or INDEXES
             if isinstance(result, ActionResult) and isinstance(result.result, dict):
                 result.result.pop("ConsumedCapacity", None)  # moto answers some actions' whatever was asked
@@ -495,7 +527,12 @@ def _metered(original: Callable[[Any], Any], kind: str, measure: Measure) -> Cal
         finally:
             _local.meter = outer
         if isinstance(result, ActionResult) and isinstance(result.result, dict):
-            result.result["ConsumedCapacity"] = measure(self, body, meter, mode)
+            if dynamodb_metrics.enabled:
+                _publish(self, kind, measure(self, body, meter, "INDEXES"))
+            if reported:
+                result.result["ConsumedCapacity"] = measure(self, body, meter, mode)
+            else:
+                result.result.pop("ConsumedCapacity", None)
         return result
 
     return action

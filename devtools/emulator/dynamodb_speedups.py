@@ -543,6 +543,11 @@ def _state(table: Table) -> _TableState:
         return state
 
 
+def table_lock(table: Table) -> threading.RLock:
+    """The lock every write to ``table`` holds while the speed-ups are installed: held, the table does not change."""
+    return _state(table).lock
+
+
 def reset() -> None:
     """Forget every table's key order and lock; writes made while the patches were out are not tracked."""
     with _states_lock:

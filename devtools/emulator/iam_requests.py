@@ -4,7 +4,8 @@ Pure: the emulator's IAM gate (:mod:`.iam_gate`) hands in the request's service,
 parsed them, plus a lookup for the one thing that needs moto's state (the ARN of an existing Application Auto
 Scaling target). Resources follow AWS's Service Authorization Reference:
 
-- DynamoDB: the table ARN (``TableName`` may be a name or an ARN), the index ARN for a Query or Scan of an index,
+- DynamoDB: the table ARN (``TableName`` may be a name or an ARN), the export ARN for ``DescribeExport``, the
+  index ARN for a Query or Scan of an index,
   every table of ``BatchGetItem`` / ``BatchWriteItem``, and for ``TransactWriteItems`` / ``TransactGetItems`` the
   underlying ``PutItem`` / ``UpdateItem`` / ``DeleteItem`` / ``ConditionCheckItem`` / ``GetItem`` per table, as
   DynamoDB authorizes transactions; streams by ``StreamArn`` (and the stream an iterator belongs to);
@@ -182,7 +183,7 @@ def _dynamodb(request: Request, _: ScalableTargetLookup | None) -> list[Authoriz
         return _transaction(request)
     if operation in ("ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"):
         return _partiql(request)
-    name = _param(request, "TableName", "ResourceArn", "TableArn", "GlobalTableName")
+    name = _param(request, "TableName", "ResourceArn", "TableArn", "GlobalTableName", "ExportArn")
     if name is None:
         return [Authorization(action, "*")]
     resource = table_arn(request, name)

@@ -19,6 +19,10 @@ Each patch is a small function with a docstring that says why moto needs it:
 - DynamoDB behaviour our code depends on (canonical numbers, one stream record per change, atomic
   UpdateItem): in :mod:`.dynamodb_fidelity`; GetFunction's ``Code.Location`` served by the emulator itself:
   in :mod:`.lambda_code`.
+- DynamoDB's export to S3 in AWS's layout (ExportTableToPointInTime, DescribeExport, ListExports): in
+  :mod:`.dynamodb_export`; the per-table ``AWS/DynamoDB`` consumed-capacity metrics in CloudWatch: in
+  :mod:`.dynamodb_metrics`.
+- S3 bucket policies with conditions (a TLS-only policy denied every request): in :mod:`.s3_bucket_policy`.
 - IAM: ``BaseResponse.call_action`` holds every request signed with a role session to the role's policies, and
   the ASL interpreter's ``boto_client_for`` calls with the state machine's role (:mod:`.iam_gate`).
 - Concurrency (:mod:`.concurrency`): IAM and STS requests one at a time (moto's IAM backend is not thread-safe,
@@ -62,12 +66,15 @@ from . import (
     asl_gate,
     concurrency,
     cross_account,
+    dynamodb_export,
     dynamodb_fidelity,
+    dynamodb_metrics,
     dynamodb_speedups,
     iam_gate,
     lambda_code,
     lambda_concurrency,
     moto_access,
+    s3_bucket_policy,
 )
 from .executor import InvocationResult
 
@@ -588,6 +595,8 @@ def install(runner: FunctionRunner) -> AppliedPatches:
         _check_compatible(targets)
         _raise_if(dynamodb_speedups.compatibility_problems())
         _raise_if(dynamodb_fidelity.compatibility_problems() + lambda_code.compatibility_problems())
+        _raise_if(dynamodb_export.compatibility_problems() + dynamodb_metrics.compatibility_problems())
+        _raise_if(s3_bucket_policy.compatibility_problems())
         applied = AppliedPatches()
         for owner, name, value, kind in targets:
             if kind == ADD and name in owner.__dict__:
@@ -597,6 +606,9 @@ def install(runner: FunctionRunner) -> AppliedPatches:
         try:
             # Before the speed-ups: their table lock then wraps the fidelity patches' UpdateItem too.
             dynamodb_fidelity.apply(applied)
+            dynamodb_export.apply(applied)
+            for owner, name, value in [*dynamodb_metrics.replacements(), *s3_bucket_policy.replacements()]:
+                applied.apply(owner, name, value)
             lambda_code.apply(applied)
             _apply_dynamodb_speedups(applied)
         except BaseException:
@@ -613,6 +625,7 @@ def uninstall() -> None:
         if _installed is not None:
             _installed.undo()
             dynamodb_speedups.reset()
+            dynamodb_metrics.reset()
             asl_gate.stop_validator()
         _installed = None
         _runner = None

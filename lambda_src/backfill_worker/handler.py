@@ -51,6 +51,9 @@ def _runtime() -> WorkerRuntime:
         # Only a plan with a budget given as a share reads auto-scaling, so the client is made then.
         autoscaling=lambda: boto3.client("application-autoscaling", config=read_client_config()),
         target_autoscaling=lambda: config.target_access.client("application-autoscaling", config=read_client_config()),
+        # Only a run with source export reads S3, so the client is made then; the export is the source's, in its
+        # region.
+        s3=lambda: boto3.client("s3", config=read_client_config()),
     )
     capacity = CapacityActions(
         lambda: CapacityClient(
@@ -68,6 +71,7 @@ _runtime()
 
 CAPACITY_ACTIONS = ("capacity_capture", "capacity_raise", "capacity_status", "capacity_reset")
 PASS_ACTIONS = ("hand_off", "handed_off")
+EXPORT_ACTIONS = ("export_start", "export_status", "export_files")
 
 
 @OBSERVABILITY.instrument
@@ -95,25 +99,38 @@ def _dispatch(action: Any, event: dict[str, Any], context: LambdaContext) -> dic
         response = result.to_event()
         logger.info("Segment invocation finished", extra={"result": response})
         return response
-    if action in PASS_ACTIONS:
-        return _pass_action(action, event)
     if action == "summarize":
         summary = service.summarize(RunSpec.from_event(event.get("run")), event.get("capacity"))
         logger.info("Run summarized", extra={"summary": summary})
         return summary
     if action == "report_failure":
         return service.report_failure(RunSpec.from_event(event.get("run")), event.get("error"), event.get("capacity"))
-    if action in CAPACITY_ACTIONS:
-        return _capacity(action, event)
+    if action in PASS_ACTIONS:
+        return _pass_action(action, event)
+    if action in CAPACITY_ACTIONS + EXPORT_ACTIONS:
+        return _capacity(action, event) if action in CAPACITY_ACTIONS else _export(action, event)
     raise InvalidInput(
         f"unknown action {action!r}; expected plan, segment, hand_off, handed_off, summarize or report_failure "
-        f"(with pre-warm also {', '.join(CAPACITY_ACTIONS)})"
+        f"(with pre-warm also {', '.join(CAPACITY_ACTIONS)}; with export also {', '.join(EXPORT_ACTIONS)})"
     )
 
 
-def _pass_action(action: str, event: dict[str, Any]) -> dict[str, Any]:
+def _export(action: str, event: dict[str, Any]) -> dict[str, Any]:
     service = _runtime().service
+    run = RunSpec.from_event(event.get("run"))
+    if action == "export_start":
+        result = service.export_start(run)
+    elif action == "export_status":
+        result = service.export_status(run, event.get("export"))
+    else:
+        result = service.export_files(run, event.get("export"))
+    logger.info("Export step", extra={"result": result})
+    return result
+
+
+def _pass_action(action: str, event: dict[str, Any]) -> dict[str, Any]:
     """hand_off and handed_off: a child ending before its segment does, and the next pass of its Map."""
+    service = _runtime().service
     if action == "hand_off":
         request = SegmentRequest.from_event(event)
         logger.info("Segment handed off to the next pass")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from functools import reduce
 from typing import TYPE_CHECKING, Any, cast
 
@@ -14,7 +16,8 @@ from migration_core.budget import SegmentBudget, has_share, resolve_budget
 from migration_core.capacity import capacity_cause_lines, capacity_report
 from migration_core.clock import Clock, utc_now
 from migration_core.config import WorkerConfig
-from migration_core.errors import IncompleteRun, InvalidInput, InvalidItemError, TransformError
+from migration_core.errors import ExportFailed, IncompleteRun, InvalidInput, InvalidItemError, TransformError
+from migration_core.export import ExportFileReader, ExportSteps
 from migration_core.guards import (
     ExecutionStatus,
     GuardOverrides,
@@ -35,6 +38,7 @@ from migration_core.verify import ItemReader, Verifier, VerifyCounts, verify_sum
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
 
     from migration_core.estimate import TableFacts
 
@@ -73,8 +77,11 @@ class BackfillService:
         execution_status: ExecutionStatus | None = None,
         autoscaling: Callable[[], ApplicationAutoScalingClient] | None = None,
         target_autoscaling: Callable[[], ApplicationAutoScalingClient] | None = None,
+        s3: Callable[[], S3Client] | None = None,
     ) -> None:
         self._config = config
+        # The export's manifests and data files; only a run with source export reads them.
+        self._s3 = s3
         # Auto-scaling maxima, which a budget given as a share is of; without them (tests, benchmarks) a share is
         # of the provisioned capacity.
         self._autoscaling = autoscaling
@@ -94,7 +101,9 @@ class BackfillService:
         self._state = StateStore(client, config.state_table, clock=clock)
         self._lock = RunLock(client, config.state_table, clock=clock)
         self._key_schemas: dict[str, dict[str, str]] = {}
+        self._source_arn: str | None = None
         self._transformer: Transformer | None = None
+        self._export_steps = ExportSteps(client, self._s3_client, self._source_table_arn)
 
     @property
     def transformer(self) -> Transformer:
@@ -115,6 +124,12 @@ class BackfillService:
     def plan(self, execution_input: Any, execution_name: Any, execution_arn: Any = None) -> dict[str, Any]:
         run = parse_execution_input(execution_input, run_id=execution_name, config=self._config)
         overrides = GuardOverrides.from_input(execution_input or {})
+        resumed = isinstance(execution_input, dict) and execution_input.get("resume_run_id") is not None
+        if resumed and run.export is not None and run.export.arn is None:
+            # A resumed export run reads the export its checkpoints belong to, not a new one.
+            arn = self._state.run_export_arn(run.run_id)
+            if arn is not None:
+                run = replace(run, export=replace(run.export, arn=arn))
         source = describe_table(self._client, run.source_table)
         target = source if run.in_place else describe_table(self._target_client, run.target_table)
         for table in (source, target):
@@ -134,14 +149,17 @@ class BackfillService:
                 in_place=run.in_place,
                 override='"allow_without_pitr": true in the execution input (ddb-migrate run --allow-without-pitr)',
             )
-        self._preflight(run)
+        if run.export is None:
+            # An export run checks the transform on the export's first lines instead (export_files): it reads
+            # nothing through the live table's capacity.
+            self._preflight(run, self._scan_sample(run))
         # Only runs that write take the lock: a distributed verify reads, and may run beside anything.
         status = self._execution_status
         locked = run.mode == "copy" and status is not None and isinstance(execution_arn, str)
         if locked and status is not None:
             self._lock.acquire(run.run_id, str(execution_arn), status)
         try:
-            if isinstance(execution_input, dict) and execution_input.get("resume_run_id") is not None:
+            if resumed:
                 self._state.resume_run(run)
             else:
                 self._state.create_run(run, source.item_count)
@@ -151,6 +169,24 @@ class BackfillService:
                 self._lock.release(run.run_id)
             raise
         return {"run": run.to_event(), "segments": self._segments(run)}
+
+    def export_start(self, run: RunSpec) -> dict[str, Any]:
+        """Start the run's export (or find the one it reuses); the state machine then waits for it."""
+        self._check_configured_tables(run)
+        return self._export_steps.start(run).to_event()
+
+    def export_status(self, run: RunSpec, export: Any) -> dict[str, Any]:
+        self._check_configured_tables(run)
+        return self._export_steps.status(run, export).to_event()
+
+    def export_files(self, run: RunSpec, export: Any) -> dict[str, Any]:
+        """Turn the completed export's data files into the copy's segments: the run as the Maps need it."""
+        self._check_configured_tables(run)
+        run, manifest = self._export_steps.files(run, export)
+        first_file = next((data_file.key for data_file in manifest.files if data_file.item_count), None)
+        self._preflight(run, self._export_sample(run, first_file))
+        self._state.record_export(run, [(f.key, f.item_count) for f in manifest.files], self._retry_policy)
+        return {"run": run.to_event(), "segments": list(range(run.total_segments))}
 
     def run_segment(self, request: SegmentRequest, remaining_ms: Callable[[], int]) -> SegmentResult:
         run = request.run
@@ -208,9 +244,42 @@ class BackfillService:
                 capacity=capacity,
                 monotonic=self._monotonic,
             )
-            result = worker.run(request, pages, budget)
+            with self._export_file(request) as source:
+                result = worker.run(request, pages, budget, source)
             capacity.segment_done = result.done
             return result
+
+    @contextmanager
+    def _export_file(self, request: SegmentRequest) -> Iterator[ExportFileReader | None]:
+        """The data file a copy segment of an export run reads; None for a Scan segment."""
+        export = request.run.export
+        if export is None or request.phase != "copy":
+            yield None
+            return
+        key = self._state.export_file(request.run.run_id, request.segment)
+        if key is None and export.files:
+            raise ExportFailed(
+                f"run {request.run.run_id}: no data file is recorded for segment {request.segment} of the export's "
+                f"{export.files}; the export step did not finish"
+            )
+        with ExportFileReader(
+            self._s3_client(),
+            export.bucket,
+            key,
+            retry_policy=self._retry_policy,
+            bucket_owner=export.bucket_owner,
+        ) as reader:
+            yield reader
+
+    def _s3_client(self) -> S3Client:
+        if self._s3 is None:
+            raise InvalidInput("this worker has no S3 client, so it cannot read an export")
+        return self._s3()
+
+    def _source_table_arn(self) -> str:
+        if self._source_arn is None:
+            self._source_arn = describe_table(self._client, self._config.source_table).arn
+        return self._source_arn
 
     def hand_off(self, request: SegmentRequest) -> dict[str, Any]:
         """Record that the segment continues in the next pass of its Map: its child execution is ending."""
@@ -257,6 +326,7 @@ class BackfillService:
         self._lock.release(run.run_id)
         result: dict[str, Any] = {
             "run_id": run.run_id,
+            **_source_summary(run),
             "segments": run.total_segments,
             "segments_done": sum(1 for record in records if record.phase == "copy" and record.done),
             **totals.to_dict(),
@@ -301,9 +371,24 @@ class BackfillService:
             self._lock.release(run.run_id)
         return {"error": "MigrationFailed", "cause": "\n".join(lines)[:MAX_CAUSE_CHARS]}
 
-    def _preflight(self, run: RunSpec) -> None:
+    def _scan_sample(self, run: RunSpec) -> list[Item]:
         response = self._client.scan(TableName=run.source_table, Limit=PREFLIGHT_SAMPLE_SIZE)
-        sample = cast("list[Item]", response.get("Items", []))
+        return cast("list[Item]", response.get("Items", []))
+
+    def _export_sample(self, run: RunSpec, first_file: str | None) -> list[Item]:
+        export = run.export
+        if export is None or first_file is None:
+            return []
+        with ExportFileReader(
+            self._s3_client(),
+            export.bucket,
+            first_file,
+            retry_policy=self._retry_policy,
+            bucket_owner=export.bucket_owner,
+        ) as reader:
+            return reader.read(None, PREFLIGHT_SAMPLE_SIZE).items
+
+    def _preflight(self, run: RunSpec, sample: list[Item]) -> None:
         try:
             self._copy_pages(run).prepare(sample)
         except (TransformError, InvalidItemError) as error:
@@ -403,6 +488,22 @@ class BackfillService:
                 f"run names {run.source_table!r} -> {run.target_table!r}, but this worker migrates "
                 f"{configured[0]!r} -> {configured[1]!r}"
             )
+
+
+def _source_summary(run: RunSpec) -> dict[str, Any]:
+    """Where the copy read from: an export run reports its export, whose time the replication cutoff relates to."""
+    if run.export is None:
+        return {"source": "scan"}
+    export = run.export
+    return {
+        "source": "export",
+        "export": {
+            "arn": export.arn,
+            "export_time": export.export_time,
+            "item_count": export.item_count,
+            "files": export.files,
+        },
+    }
 
 
 def _sampled_segment_count(run: RunSpec) -> int:

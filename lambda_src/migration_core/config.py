@@ -14,7 +14,7 @@ from botocore.config import Config
 from migration_core.budget import RateSetting
 from migration_core.environment import Environment
 from migration_core.errors import ConfigurationError, InvalidInput
-from migration_core.models import MAX_PREWARM_UNITS
+from migration_core.models import MAX_PREWARM_UNITS, SOURCES
 from migration_core.replication import Cutoff, validate_max_message_bytes
 from migration_core.retry import RetryPolicy
 from migration_core.target_access import TargetAccess
@@ -54,6 +54,13 @@ class WorkerConfig:
     default_max_read_rate: str | None
     default_max_write_rate: str | None
     max_concurrency: int
+    # Backfill from a point-in-time export (Terraform's export variable): the bucket and prefix the exports go to
+    # (bucket None: the deployment has no export, and a run with source export is refused), the bucket's owner
+    # when it is another account, and the source of a run that does not name one.
+    export_bucket: str | None = None
+    export_prefix: str = ""
+    export_bucket_owner: str = ""
+    default_source: str = "scan"
     # A target in another account: reached through an assumed role, or by its ARN (its resource-based policy);
     # in another region: through clients of that region, by its ARN.
     target_access: TargetAccess = field(default_factory=TargetAccess)
@@ -74,6 +81,12 @@ class WorkerConfig:
         ):
             if not 1 <= units <= MAX_PREWARM_UNITS:
                 raise ConfigurationError(f"{name} must be from 1 to {MAX_PREWARM_UNITS}, got {units}")
+        if self.default_source not in SOURCES:
+            raise ConfigurationError(f"DEFAULT_BACKFILL_SOURCE must be one of {', '.join(SOURCES)}")
+        if self.default_source == "export" and self.export_bucket is None:
+            raise ConfigurationError("DEFAULT_BACKFILL_SOURCE=export needs EXPORT_BUCKET")
+        if self.export_bucket is not None and not self.export_prefix:
+            raise ConfigurationError("EXPORT_BUCKET needs EXPORT_PREFIX")
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> WorkerConfig:
@@ -81,6 +94,9 @@ class WorkerConfig:
         variables are their only defaults."""
         env = Environment(environ)
         retry = RetrySettings.from_environment(env)
+        # Blank when the deployment has no export.
+        for name in ("EXPORT_BUCKET", "EXPORT_PREFIX", "EXPORT_BUCKET_OWNER"):
+            env.required_present(name)
         return cls(
             source_table=env.required("SOURCE_TABLE"),
             target_table=env.required("TARGET_TABLE"),
@@ -102,6 +118,10 @@ class WorkerConfig:
             default_max_read_rate=_rate(env, "DEFAULT_MAX_READ_RATE"),
             default_max_write_rate=_rate(env, "DEFAULT_MAX_WRITE_RATE"),
             max_concurrency=env.integer("MAX_CONCURRENCY"),
+            export_bucket=env.optional("EXPORT_BUCKET"),
+            export_prefix=(env.optional("EXPORT_PREFIX") or "").strip("/"),
+            export_bucket_owner=env.optional("EXPORT_BUCKET_OWNER") or "",
+            default_source=env.required("DEFAULT_BACKFILL_SOURCE"),
             target_access=TargetAccess.from_environment(environ),
         )
 

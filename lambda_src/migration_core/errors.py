@@ -61,6 +61,10 @@ class CheckpointConflict(MigrationError, RuntimeError):  # noqa: N818 - Step Fun
     """A segment's checkpoint moved under an invocation: two invocations ran the same segment at once."""
 
 
+class ExportFailed(MigrationError, RuntimeError):  # noqa: N818 - Step Functions matches this exact name
+    """The point-in-time export failed, or its manifests or data files are not what DynamoDB writes."""
+
+
 class CapacityError(MigrationError, RuntimeError):
     """The tables' capacity could not be captured or raised; the run fails and still goes through the reset."""
 

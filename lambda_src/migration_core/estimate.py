@@ -256,28 +256,12 @@ def estimate_phase(
             _seconds(read_units, read_table.read_rate()),
             f"reads on {read_table.name} ({read_table.read_rate():,.0f} RCU/s)",
         ),
-        (
-            _seconds(write_units, write_table.write_rate()),
-            f"writes on {write_table.name} ({write_table.write_rate():,.0f} WCU/s)",
-        ),
+        *_write_limits(write_table, write_units, index_write_units, budget),
     ]
     read_budget = budget.read.get(read_table.name)
     if read_budget is not None:
         limits.append(
             (_seconds(read_units, read_budget), f"the read budget on {read_table.name} ({read_budget:,.0f} RCU/s)")
-        )
-    write_budget = budget.write.get(write_table.name)
-    if write_budget is not None:
-        limits.append(
-            (
-                _seconds(write_units + index_write_units, write_budget),
-                f"the write budget on {write_table.name} ({write_budget:,.0f} WCU/s, GSIs included)",
-            )
-        )
-    for index in write_table.indexes:
-        rate = _rate(index.write_units, on_demand=write_table.on_demand)
-        limits.append(
-            (_seconds(write_units, rate), f"writes on GSI {index.name} of {write_table.name} ({rate:,.0f} WCU/s)")
         )
     duration, bottleneck = max(limits, key=lambda limit: limit[0])
     cost = _cost(read_units, read_table.on_demand, prices, read=True) + _cost(
@@ -295,6 +279,25 @@ def estimate_phase(
         bottleneck=bottleneck,
         cost_usd=cost,
     )
+
+
+def _write_limits(
+    table: TableFacts, write_units: float, index_write_units: float, budget: Budget
+) -> list[tuple[float, str]]:
+    """How long the writes of a phase take at each limit of the written table: its capacity, the budget, its GSIs."""
+    limits = [(_seconds(write_units, table.write_rate()), f"writes on {table.name} ({table.write_rate():,.0f} WCU/s)")]
+    write_budget = budget.write.get(table.name)
+    if write_budget is not None:
+        limits.append(
+            (
+                _seconds(write_units + index_write_units, write_budget),
+                f"the write budget on {table.name} ({write_budget:,.0f} WCU/s, GSIs included)",
+            )
+        )
+    for index in table.indexes:
+        rate = _rate(index.write_units, on_demand=table.on_demand)
+        limits.append((_seconds(write_units, rate), f"writes on GSI {index.name} of {table.name} ({rate:,.0f} WCU/s)"))
+    return limits
 
 
 def estimate_run(
@@ -374,3 +377,135 @@ def _cost(units: float, on_demand: bool, prices: Prices, *, read: bool) -> float
         return units / 1_000_000 * per_million
     per_unit_hour = prices.provisioned_read_unit_hour if read else prices.provisioned_write_unit_hour
     return units / 3600 * per_unit_hour
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# A backfill from a point-in-time export (issue #17)
+# ----------------------------------------------------------------------------------------------------------------
+
+# A full export to S3 is billed per GB of the table's size at the export time (us-east-1 list price, DynamoDB
+# pricing "Export to Amazon S3"), whatever the table's capacity mode. The export is made from the point-in-time
+# recovery backup, so it reads nothing through the table's capacity: the copy then reads the export's files in S3.
+EXPORT_PRICE_PER_GB = 0.10
+BYTES_PER_GB = 1024**3
+EXPORT_DURATION_NOTE = (
+    "the export runs before the copy and is not in the duration above: AWS gives no figure for it (minutes to "
+    "hours, growing with the table's size and independent of its capacity), so it cannot be predicted here"
+)
+EXPORT_S3_NOTE = (
+    "S3 adds a little: the export's storage until the bucket's lifecycle expires it (compressed, at most about "
+    "the table's size), the PUTs DynamoDB makes to write it and one GET per data file to read it; not included"
+)
+
+
+@dataclass(frozen=True)
+class ExportEstimate:
+    """The export of ``table`` to S3: billed per GB of the table's size; no read units on the table."""
+
+    table: str
+    size_bytes: int
+    price_per_gb: float
+    # An export the run reuses (--export-arn) was billed when it was made: the run adds nothing for it.
+    reused: bool = False
+
+    @property
+    def size_gb(self) -> float:
+        return self.size_bytes / BYTES_PER_GB
+
+    @property
+    def cost_usd(self) -> float:
+        return 0.0 if self.reused else self.size_gb * self.price_per_gb
+
+    @property
+    def source_read_units(self) -> float:
+        return 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "size_bytes": self.size_bytes,
+            "size_gb": round(self.size_gb, 6),
+            "price_per_gb": self.price_per_gb,
+            "reused": self.reused,
+            "cost_usd": round(self.cost_usd, 4),
+            "source_read_units": self.source_read_units,
+            "duration_seconds": None,
+        }
+
+
+def estimate_export(
+    source: TableFacts, *, price_per_gb: float = EXPORT_PRICE_PER_GB, reused_size_bytes: int | None = None
+) -> ExportEstimate:
+    """A new export of ``source`` (its six-hourly size), or, with ``reused_size_bytes``, one the run reuses."""
+    if reused_size_bytes is not None:
+        return ExportEstimate(source.name, reused_size_bytes, price_per_gb, reused=True)
+    return ExportEstimate(source.name, source.size_bytes, price_per_gb)
+
+
+def estimate_export_copy(
+    source: TableFacts, target: TableFacts, prices: Prices, budget: Budget | None = None
+) -> PhaseEstimate:
+    """The copy of an export run: the source's items, read from the export's files, written to the target.
+
+    Nothing is read from a table, so only the writes (at the target's capacity and the write budget) limit it."""
+    budget = budget or Budget()
+    items = source.item_count
+    write_units = float(items * source.write_units_per_item)
+    index_write_units = write_units * len(target.indexes)
+    duration, bottleneck = max(
+        _write_limits(target, write_units, index_write_units, budget), key=lambda limit: limit[0]
+    )
+    return PhaseEstimate(
+        phase="copy",
+        read_table=source.name,
+        write_table=target.name,
+        items=items,
+        read_units=0.0,
+        write_units=write_units,
+        index_write_units=index_write_units,
+        duration_seconds=duration,
+        bottleneck=bottleneck,
+        cost_usd=_cost(write_units + index_write_units, target.on_demand, prices, read=False),
+    )
+
+
+def estimate_export_run(
+    source: TableFacts,
+    target: TableFacts,
+    *,
+    cleanup: bool,
+    prices: Prices | None = None,
+    budget: Budget | None = None,
+) -> RunEstimate:
+    """An export run's phases: the cleanup as a Scan run's (it scans the target), the copy from the export.
+
+    The export's own cost is ``estimate_export``'s; the notes say what neither figure includes."""
+    prices = prices or Prices()
+    budget = budget or Budget()
+    phases: list[PhaseEstimate] = []
+    if cleanup:
+        phases.append(estimate_phase("cleanup", target, target, prices, budget))
+    phases.append(estimate_export_copy(source, target, prices, budget))
+    # The source is not read: a read budget on it, and its read capacity, do not matter to this run.
+    read_budget = {name: units for name, units in budget.read.items() if cleanup and name == target.name}
+    notes = [
+        SIX_HOURS_NOTE,
+        *budget_warnings(Budget(read=read_budget, write=budget.write), {target.name: target}),
+        EXPORT_DURATION_NOTE,
+        EXPORT_S3_NOTE,
+    ]
+    if target.indexes:
+        notes.append(
+            f"GSI writes assume every item is projected into all {len(target.indexes)} GSI(s) of {target.name}"
+        )
+    if target.on_demand and target.write_units is None and target.warm_write_units is None:
+        notes.append(
+            f"{target.name} is on demand without a maximum: the duration assumes the default table quota of "
+            f"{ON_DEMAND_TABLE_QUOTA:,.0f} units/s, which DynamoDB reaches only by doubling from the previous peak"
+        )
+    if not target.on_demand:
+        notes.append(
+            "provisioned cost is the consumed capacity in unit-hours at the provisioned price: what the run adds "
+            "when capacity is raised exactly for it; idle provisioned capacity is already paid for"
+        )
+    return RunEstimate(phases=tuple(phases), prices=prices, notes=tuple(notes))

@@ -16,6 +16,8 @@ Phase = Literal["cleanup", "copy", "verify"]
 PHASES: tuple[Phase, ...] = ("cleanup", "copy", "verify")
 # A run's mode is also the phase of its main Map: "copy" writes the target, "verify" only reads both tables.
 MODES = ("copy", "verify")
+# Where a copy reads the source: Scan segments of the live table, or the data files of a point-in-time export.
+SOURCES = ("scan", "export")
 # Verify mode re-checks differing items after this many seconds at most (a Lambda sleeps meanwhile).
 MAX_SETTLE_SECONDS = 60
 # Pre-warm capacity units: DynamoDB's default per-table quota for provisioned capacity (and for on-demand
@@ -56,6 +58,60 @@ class PrewarmSpec:
 
 
 @dataclass(frozen=True)
+class ExportSpec:
+    """A run's point-in-time export: where it goes, and what the export steps learnt about it."""
+
+    bucket: str
+    prefix: str
+    # The bucket's account when it is not the worker's ("" otherwise).
+    bucket_owner: str = ""
+    # ExportTime asked for (ISO 8601); None: the moment the export starts.
+    requested_time: str | None = None
+    # Set when given (a reused export) or once the export started.
+    arn: str | None = None
+    # Known once the export completed: the moment it reflects, its items, and its data files.
+    export_time: str | None = None
+    item_count: int | None = None
+    files: int | None = None
+
+    def to_event(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_event(cls, payload: Any) -> ExportSpec:
+        if not isinstance(payload, Mapping):
+            raise InvalidInput(f"run.export must be an object for a run with source export, got {payload!r}")
+        for name in ("bucket", "prefix"):
+            if not isinstance(payload.get(name), str) or not payload[name]:
+                raise InvalidInput(f"run.export.{name} must be a non-empty string, got {payload.get(name)!r}")
+        texts: dict[str, str | None] = {}
+        for name in ("requested_time", "arn", "export_time"):
+            value = payload.get(name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise InvalidInput(f"run.export.{name} must be a non-empty string or null, got {value!r}")
+            texts[name] = value
+        numbers: dict[str, int | None] = {}
+        for name in ("item_count", "files"):
+            value = payload.get(name)
+            if value is not None and (not _is_int(value) or value < 0):
+                raise InvalidInput(f"run.export.{name} must be an integer >= 0 or null, got {value!r}")
+            numbers[name] = value
+        owner = payload.get("bucket_owner", "")
+        if not isinstance(owner, str):
+            raise InvalidInput(f"run.export.bucket_owner must be a string, got {owner!r}")
+        return cls(
+            bucket=payload["bucket"],
+            prefix=payload["prefix"],
+            bucket_owner=owner,
+            requested_time=texts["requested_time"],
+            arn=texts["arn"],
+            export_time=texts["export_time"],
+            item_count=numbers["item_count"],
+            files=numbers["files"],
+        )
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """One migration run as the plan step normalised it; travels in every later event."""
 
@@ -82,9 +138,20 @@ class RunSpec:
     max_write_rate: str | None = None
     read_budget: dict[str, float] = field(default_factory=dict)
     write_budget: dict[str, float] = field(default_factory=dict)
+    # "export": the copy reads the data files of ``export`` (one segment per file) instead of Scan segments.
+    source: str = "scan"
+    export: ExportSpec | None = None
+
+    def __post_init__(self) -> None:
+        if (self.source == "export") != (self.export is not None):
+            raise InvalidInput("a run with source export needs its export settings, and only such a run has them")
 
     def to_event(self) -> dict[str, Any]:
         event = asdict(self)
+        # A Scan run keeps the shape it had before exports existed; SourceChoice tests run.source.
+        if self.export is None:
+            del event["export"]
+            del event["source"]
         # Absent rather than null, so the run of a deployment without pre-warm keeps its shape; the state
         # machine's PrewarmChoice tests the field with IsPresent.
         if self.prewarm is None:
@@ -133,6 +200,10 @@ class RunSpec:
             name: RateSetting.parse(payload.get(name), f"run.{name}") for name in ("max_read_rate", "max_write_rate")
         }
         budgets = {name: _budget(payload.get(name, {}), f"run.{name}") for name in ("read_budget", "write_budget")}
+        source = payload.get("source", "scan")
+        if source not in SOURCES:
+            raise InvalidInput(f"run.source must be one of {', '.join(SOURCES)}, got {source!r}")
+        export = ExportSpec.from_event(payload.get("export")) if source == "export" else None
         return cls(
             run_id=payload["run_id"],
             source_table=payload["source_table"],
@@ -150,6 +221,8 @@ class RunSpec:
             max_write_rate=None if rates["max_write_rate"] is None else str(rates["max_write_rate"]),
             read_budget=budgets["read_budget"],
             write_budget=budgets["write_budget"],
+            source=source,
+            export=export,
         )
 
 

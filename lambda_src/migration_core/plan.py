@@ -7,10 +7,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from migration_core.budget import RateSetting
+from migration_core.clock import iso_timestamp, parse_iso_timestamp
 from migration_core.config import WorkerConfig
 from migration_core.errors import InvalidInput
 from migration_core.guards import OVERRIDE_FIELDS, GuardOverrides
-from migration_core.models import MAX_PREWARM_UNITS, MAX_SETTLE_SECONDS, MODES, PrewarmSpec, RunSpec
+from migration_core.models import (
+    MAX_PREWARM_UNITS,
+    MAX_SETTLE_SECONDS,
+    MODES,
+    SOURCES,
+    ExportSpec,
+    PrewarmSpec,
+    RunSpec,
+)
 
 EXECUTION_INPUT_FIELDS = frozenset(
     {
@@ -31,6 +40,9 @@ EXECUTION_INPUT_FIELDS = frozenset(
         "resume_run_id",
         "max_read_rate",
         "max_write_rate",
+        "source",
+        "export_arn",
+        "export_time",
         *OVERRIDE_FIELDS,
     }
 )
@@ -101,6 +113,7 @@ def parse_execution_input(raw: Any, *, run_id: Any, config: WorkerConfig) -> Run
     cleanup = _cleanup(execution_input, config, target_table, in_place=in_place)
     prewarm = _prewarm(execution_input, config)
     max_read_rate, max_write_rate = _budget(execution_input, config, mode)
+    export = _export(execution_input, config, mode)
     return RunSpec(
         run_id=run_id,
         source_table=source_table,
@@ -116,6 +129,71 @@ def parse_execution_input(raw: Any, *, run_id: Any, config: WorkerConfig) -> Run
         prewarm=prewarm,
         max_read_rate=max_read_rate,
         max_write_rate=max_write_rate,
+        source="scan" if export is None else "export",
+        export=export,
+    )
+
+
+def _export(execution_input: Mapping[str, Any], config: WorkerConfig, mode: str) -> ExportSpec | None:
+    """source, export_arn and export_time: the run's export, or None for a Scan backfill."""
+    export_arn = execution_input.get("export_arn")
+    export_time = execution_input.get("export_time")
+    default = "export" if export_arn is not None else config.default_source
+    source = execution_input.get("source", default)
+    if source not in SOURCES:
+        raise InvalidInput(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    if source == "scan" or mode == "verify":
+        given = [name for name in ("export_arn", "export_time") if execution_input.get(name) is not None]
+        if source == "export" or given:
+            raise InvalidInput(
+                f"{', '.join(given) or 'source export'} only applies to a copy with source export"
+                + ("; a verify reads the live tables" if mode == "verify" else "")
+            )
+        return None
+    if config.export_bucket is None:
+        raise InvalidInput(
+            "source export is not enabled for this deployment: set export = { enabled = true } in the Terraform "
+            "module (it creates or names the bucket the export goes to and grants the worker the export and the "
+            "bucket's objects)"
+        )
+    if export_arn is not None and export_time is not None:
+        raise InvalidInput("export_time does not apply with export_arn: a reused export has its own time")
+    if export_arn is not None and not _is_export_arn(export_arn):
+        raise InvalidInput(
+            f"export_arn must be a DynamoDB export ARN (arn:<partition>:dynamodb:<region>:<account>:table/<table>"
+            f"/export/<id>), got {export_arn!r}"
+        )
+    if export_time is not None:
+        try:
+            parsed = parse_iso_timestamp(export_time) if isinstance(export_time, str) else None
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            raise InvalidInput(
+                f"export_time must be an ISO 8601 time with its zone, e.g. 2026-01-02T03:04:05Z, got {export_time!r}"
+            )
+        export_time = iso_timestamp(parsed)
+    return ExportSpec(
+        bucket=config.export_bucket,
+        prefix=config.export_prefix,
+        bucket_owner=config.export_bucket_owner,
+        requested_time=export_time,
+        arn=export_arn,
+    )
+
+
+def _is_export_arn(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = value.split(":", 5)
+    resource = parts[5].split("/") if len(parts) == 6 else []
+    return (
+        parts[0] == "arn"
+        and parts[2] == "dynamodb"
+        and len(resource) == 4
+        and resource[0] == "table"
+        and resource[2] == "export"
+        and all(resource)
     )
 
 

@@ -64,6 +64,14 @@ class ScanPage:
     consumed_rcu: float
 
 
+class PageSource(Protocol):
+    """Where a segment's pages come from when not from a Scan: the data file of an export (migration_core.export)."""
+
+    def read(self, position: Item | None, limit: int | None) -> ScanPage:
+        """The page after ``position`` (None: the start), whose ``last_evaluated_key`` is the next position."""
+        ...
+
+
 class PageHandler(Protocol):
     """What a phase does with the items of one page."""
 
@@ -267,9 +275,12 @@ class SegmentWorker:
         self._read_units = 0.0
         self._write_units = 0.0
 
-    def run(self, request: SegmentRequest, pages: PageHandler, budget: TimeBudget) -> SegmentResult:
+    def run(
+        self, request: SegmentRequest, pages: PageHandler, budget: TimeBudget, source: PageSource | None = None
+    ) -> SegmentResult:
+        """Work through the segment: its Scan segment of ``pages.table_name``, or the pages of ``source``."""
         try:
-            return self._run(request, pages, budget)
+            return self._run(request, pages, budget, source)
         except Exception as error:
             # The operator reads failures from the state table; the exception still fails the invocation.
             try:
@@ -281,7 +292,9 @@ class SegmentWorker:
                 error.add_note(f"recording this error in the state table failed too: {record_error!r}")
             raise
 
-    def _run(self, request: SegmentRequest, pages: PageHandler, budget: TimeBudget) -> SegmentResult:
+    def _run(
+        self, request: SegmentRequest, pages: PageHandler, budget: TimeBudget, source: PageSource | None
+    ) -> SegmentResult:
         run_id, phase, segment = request.run.run_id, request.phase, request.segment
         checkpoint = self._state.begin_segment(run_id, phase, segment)
         if checkpoint.done:
@@ -290,6 +303,8 @@ class SegmentWorker:
         token = checkpoint.token
 
         def scan(exclusive_start_key: Item | None) -> ScanPage:
+            if source is not None:
+                return source.read(exclusive_start_key, self._limit(pages))
             return self._scan(request, pages, exclusive_start_key)
 
         totals = SegmentCounts()

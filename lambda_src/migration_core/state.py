@@ -21,8 +21,9 @@ from botocore.exceptions import ClientError
 
 from migration_core.attribute_values import dumps_item, loads_item
 from migration_core.clock import Clock, iso_timestamp, parse_iso_timestamp, utc_now
-from migration_core.errors import CheckpointConflict, InvalidInput
+from migration_core.errors import CheckpointConflict, InvalidInput, WriteRetriesExhausted
 from migration_core.models import PHASE_COUNT_FIELDS, Phase, RunSpec, SegmentCounts
+from migration_core.retry import RetryPolicy
 from migration_core.types import AttributeValue, Item
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 
 RUN_SORT_KEY = "run"
 SEGMENT_SORT_KEY_PREFIX = "seg#"
+# One record per data file of a run's export: segment n of the copy reads the file of record n.
+EXPORT_FILE_SORT_KEY_PREFIX = "file#"
+BATCH_WRITE_LIMIT = 25
 # Records expire through the table's TTL; long enough to inspect and redrive a finished or failed run.
 RETENTION = timedelta(days=30)
 # Keeps a long stack of error notes far below the 400 KB item limit.
@@ -46,6 +50,10 @@ MAX_VERIFY_SUMMARY_CHARS = 200_000
 
 def segment_sort_key(phase: Phase, segment: int) -> str:
     return f"{SEGMENT_SORT_KEY_PREFIX}{phase}#{segment:07d}"
+
+
+def export_file_sort_key(segment: int) -> str:
+    return f"{EXPORT_FILE_SORT_KEY_PREFIX}{segment:07d}"
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,8 @@ class StateStore:
             "status": {"S": "RUNNING"},
             "expires_at": {"N": self._expiry(now)},
         }
+        if run.export is not None:
+            item["source"] = {"S": "export"}
         try:
             self._client.put_item(
                 TableName=self._table_name, Item=_typed(item), ConditionExpression="attribute_not_exists(pk)"
@@ -132,13 +142,21 @@ class StateStore:
                 f"run {run.run_id} has no record in the state table (records are kept {RETENTION.days} days): "
                 "there is nothing to resume; start a new run"
             )
-        expected = {
+        expected: dict[str, Any] = {
             "source_table": run.source_table,
             "target_table": run.target_table,
             "total_segments": str(run.total_segments),
             "mode": run.mode,
             "cleanup": run.cleanup,
         }
+        if run.export is not None:
+            # The export steps set an export run's segments (one per data file) after the plan.
+            del expected["total_segments"]
+        if (run.export is not None) != (stored.get("source", {}).get("S") == "export"):
+            raise InvalidInput(
+                f"run {run.run_id} read its source {'by Scan' if run.export is not None else 'from an export'}; "
+                "a resumed run must read it the same way, since its checkpoints belong to those segments"
+            )
         recorded = {name: next(iter(stored[name].values()), None) for name in expected if name in stored}
         differing = [name for name, value in expected.items() if recorded.get(name) != value]
         if differing:
@@ -153,6 +171,77 @@ class StateStore:
             set_values={"status": {"S": "RUNNING"}, "resumed_at": {"S": iso_timestamp(now)}, **self._touch()},
             remove=["finished_at"],
         )
+
+    def run_export_arn(self, run_id: str) -> str | None:
+        """The export a run read (or is reading) its source from: a resumed run reads the same."""
+        response = self._client.get_item(
+            TableName=self._table_name,
+            Key=_typed({"pk": {"S": run_id}, "sk": {"S": RUN_SORT_KEY}}),
+            ConsistentRead=True,
+        )
+        arn: str | None = response.get("Item", {}).get("export_arn", {}).get("S")
+        return arn
+
+    def record_export(self, run: RunSpec, data_files: Sequence[tuple[str, int]], retry_policy: RetryPolicy) -> None:
+        """Store one record per data file of the run's export, then the export and its segment count in the run's.
+
+        Rewriting them is harmless: a retried or resumed export step finds the same export and the same files.
+        """
+        requests: list[Any] = [
+            {
+                "PutRequest": {
+                    "Item": _typed(
+                        {
+                            "pk": {"S": run.run_id},
+                            "sk": {"S": export_file_sort_key(segment)},
+                            "data_key": {"S": key},
+                            "item_count": {"N": str(count)},
+                            "expires_at": {"N": self._expiry(self._clock())},
+                        }
+                    )
+                }
+            }
+            for segment, (key, count) in enumerate(data_files)
+        ]
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            self._write_all(requests[start : start + BATCH_WRITE_LIMIT], retry_policy)
+        export = run.export
+        if export is None or export.arn is None or export.export_time is None:
+            raise InvalidInput(f"run {run.run_id}: record_export needs a run whose export completed")
+        self._update(
+            {"pk": {"S": run.run_id}, "sk": {"S": RUN_SORT_KEY}},
+            set_values={
+                "total_segments": {"N": str(run.total_segments)},
+                "export_arn": {"S": export.arn},
+                "export_time": {"S": export.export_time},
+                **self._touch(),
+            },
+        )
+
+    def export_file(self, run_id: str, segment: int) -> str | None:
+        """The data file a segment of an export run reads; None for the one segment of an export without files."""
+        response = self._client.get_item(
+            TableName=self._table_name,
+            Key=_typed({"pk": {"S": run_id}, "sk": {"S": export_file_sort_key(segment)}}),
+            ConsistentRead=True,
+        )
+        key: str | None = response.get("Item", {}).get("data_key", {}).get("S")
+        return key
+
+    def _write_all(self, requests: list[Any], retry_policy: RetryPolicy) -> None:
+        attempt = 0
+        while requests:
+            response = self._client.batch_write_item(RequestItems={self._table_name: requests})
+            unprocessed: list[Any] = list(response.get("UnprocessedItems", {}).get(self._table_name, []))
+            if not unprocessed:
+                return
+            if attempt + 1 >= retry_policy.max_attempts:
+                raise WriteRetriesExhausted(
+                    self._table_name, len(unprocessed), [request["PutRequest"]["Item"] for request in unprocessed]
+                )
+            retry_policy.backoff(attempt)
+            attempt = 0 if len(unprocessed) < len(requests) else attempt + 1
+            requests = unprocessed
 
     def run_started_at(self, run_id: str) -> datetime | None:
         response = self._client.get_item(

@@ -31,6 +31,7 @@ class TableInfo:
     item_count: int
     # Capacity mode, limits and sizes: what a budget given as a share is a share of.
     facts: TableFacts
+    arn: str = ""
 
 
 def describe_table(client: DynamoDBClient, name: str) -> TableInfo:
@@ -48,6 +49,7 @@ def describe_table(client: DynamoDBClient, name: str) -> TableInfo:
         key_schema=key_schema_from_description(table),
         item_count=table.get("ItemCount", 0),
         facts=TableFacts.from_description(table),
+        arn=table.get("TableArn", ""),
     )
 
 

@@ -130,29 +130,30 @@ def _decode_value(value: Any) -> None:
     elif "BS" in value:
         value["BS"] = [base64.b64decode(element) for element in value["BS"]]
     elif "M" in value:
-        _decode_item(value["M"])
+        decode_item(value["M"])
     elif "L" in value:
         for element in value["L"]:
             _decode_value(element)
 
 
-def _decode_item(item: dict[str, Any]) -> None:
+def decode_item(item: dict[str, Any]) -> None:
+    """Turn an item in DynamoDB's wire JSON into botocore's form, in place: binary values base64-decoded."""
     for value in item.values():
         _decode_value(value)
 
 
 def _decode_items(items: list[dict[str, Any]]) -> None:
     for item in items:
-        _decode_item(item)
+        decode_item(item)
 
 
 def _decode_requests(tables: dict[str, list[dict[str, Any]]]) -> None:
     for requests in tables.values():
         for request in requests:
             if "PutRequest" in request:
-                _decode_item(request["PutRequest"]["Item"])
+                decode_item(request["PutRequest"]["Item"])
             if "DeleteRequest" in request:
-                _decode_item(request["DeleteRequest"]["Key"])
+                decode_item(request["DeleteRequest"]["Key"])
 
 
 def _decode_table_items(tables: dict[str, list[dict[str, Any]]]) -> None:
@@ -167,7 +168,7 @@ def _decode_table_keys(tables: dict[str, dict[str, Any]]) -> None:
 
 _DECODERS: dict[str, Callable[[Any], None]] = {
     _ITEMS: _decode_items,
-    _ITEM: _decode_item,
+    _ITEM: decode_item,
     _REQUESTS: _decode_requests,
     _TABLE_ITEMS: _decode_table_items,
     _TABLE_KEYS: _decode_table_keys,

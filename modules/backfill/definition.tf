@@ -170,6 +170,11 @@ locals {
 
   after_failed_map = var.prewarm.enabled ? "ResetChoice" : "ReportFailure"
   after_copy       = var.prewarm.enabled ? "ResetChoice" : "Summarize"
+  # Where a planned run's segments are ready: after the plan for a Scan, after the export's files for an export.
+  after_plan = var.prewarm.enabled ? "PrewarmChoice" : "CleanupChoice"
+  # An export that fails has changed nothing yet (pre-warm comes after it): with pre-warm, CaptureFailed
+  # records that there is nothing to reset.
+  after_failed_export = var.prewarm.enabled ? "CaptureFailed" : "ReportFailure"
 
   plan_states = {
     Plan = {
@@ -189,13 +194,69 @@ locals {
       ResultPath = "$"
       Retry      = local.lambda_retries
       Catch      = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.failure", Next = "Failed" }]
-      Next       = var.prewarm.enabled ? "PrewarmChoice" : "CleanupChoice"
+      Next       = var.export.enabled ? "SourceChoice" : local.after_plan
     }
     CleanupChoice = {
       Type    = "Choice"
       Choices = [{ Variable = "$.run.cleanup", BooleanEquals = true, Next = "CleanupMap" }]
       Default = "CopyMap"
     }
+  }
+
+  # Every export task returns the export as {arn, status}, kept in $.export beside the run.
+  export_selector = { "arn.$" = "$.Payload.export.arn", "status.$" = "$.Payload.export.status" }
+  export_task = {
+    for action in ["export_start", "export_status", "export_files"] : action => {
+      Type     = "Task"
+      Resource = local.invoke_lambda
+      Parameters = {
+        FunctionName = module.worker.function_arn
+        Payload      = merge({ action = action, "run.$" = "$.run" }, action == "export_start" ? null : { "export.$" = "$.export" })
+      }
+      Retry = local.lambda_retries
+      Catch = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.failure", Next = local.after_failed_export }]
+    }
+  }
+
+  # Backfill from a point-in-time export, between the plan and the Maps; only with export.enabled. The export
+  # reads the table's backup, not its capacity, so pre-warm comes after it: capacity is not held raised while
+  # an export runs.
+  export_states = {
+    SourceChoice = {
+      Comment = "Export first when the plan chose source export (the deployment's default or the execution input); a Scan run has no $.run.source."
+      Type    = "Choice"
+      Choices = [{
+        And  = [{ Variable = "$.run.source", IsPresent = true }, { Variable = "$.run.source", StringEquals = "export" }]
+        Next = "StartExport"
+      }]
+      Default = local.after_plan
+    }
+    StartExport = merge(local.export_task.export_start, {
+      Comment        = "ExportTableToPointInTime of the source table, or DescribeExport of the export the run reuses."
+      ResultSelector = local.export_selector
+      ResultPath     = "$.export"
+      Next           = "ExportReady?"
+    })
+    "ExportReady?" = {
+      Type    = "Choice"
+      Choices = [{ Variable = "$.export.status", StringEquals = "COMPLETED", Next = "ExportFiles" }]
+      Default = "WaitForExport"
+    }
+    WaitForExport = { Type = "Wait", Seconds = var.export.poll_seconds, Next = "CheckExport" }
+    CheckExport = merge(local.export_task.export_status, {
+      ResultSelector = local.export_selector
+      ResultPath     = "$.export"
+      Next           = "ExportReady?"
+    })
+    ExportFiles = merge(local.export_task.export_files, {
+      Comment = "One segment per data file of the export (its manifest-files.json): the Maps' lists, as Plan gives them for a Scan."
+      ResultSelector = {
+        "run.$" = "$.Payload.run"
+        passes  = { "cleanup.$" = "$.Payload.segments", "copy.$" = "$.Payload.segments" }
+      }
+      ResultPath = "$"
+      Next       = local.after_plan
+    })
   }
 
   capacity_task = {
@@ -308,13 +369,14 @@ locals {
   }
 
   state_machine_definition = jsonencode({
-    Comment = "ddb-migrate bulk backfill: plan, optionally pre-warm the tables' capacity, optionally clean the target, copy (or, in mode verify, check) every Scan segment in a Distributed Map, reset the capacity, summarize. Built by modules/backfill/definition.tf."
+    Comment = "ddb-migrate bulk backfill: plan, optionally export the source table to S3 (point in time) and wait for it, optionally pre-warm the tables' capacity, optionally clean the target, copy (or, in mode verify, check) every Scan segment or export data file in a Distributed Map, reset the capacity, summarize. Built by modules/backfill/definition.tf."
     StartAt = "Plan"
     States = merge(
       local.plan_states,
       local.segment_maps.cleanup,
       local.segment_maps.copy,
       # merge() skips a null argument, which (unlike {}) has a type that matches any object.
+      var.export.enabled ? local.export_states : null,
       var.prewarm.enabled ? local.prewarm_states : null,
       local.final_states,
     )

@@ -122,3 +122,18 @@ output "in_place" {
   description = "Whether source and target are the same table."
   value       = local.in_place
 }
+
+output "export_bucket_name" {
+  description = "The bucket the worker exports into and reads the exports from, or null when export is off."
+  value       = var.export.bucket_name
+}
+
+output "export_bucket_arn" {
+  description = "ARN of the export bucket, or null when export is off."
+  value       = var.export.bucket_arn
+}
+
+output "export_prefix" {
+  description = "The S3 prefix of this deployment's exports (EXPORT_PREFIX), or null when export is off."
+  value       = var.export.prefix
+}

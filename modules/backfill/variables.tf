@@ -71,6 +71,20 @@ variable "capacity_budget" {
   })
 }
 
+variable "export" {
+  description = "Backfill from a point-in-time export, as the root module resolves its variable export (main.tf): enabled, by_default, bucket_name and bucket_arn (the created bucket or the user's), bucket_owner (account ID, null = this account), prefix (<export.prefix>/<name>), kms_key_arn (the key of the bucket's objects, or null) and poll_seconds. The bucket fields are null while enabled is false."
+  type = object({
+    enabled      = bool
+    by_default   = bool
+    bucket_name  = string
+    bucket_arn   = string
+    bucket_owner = string
+    prefix       = string
+    kms_key_arn  = string
+    poll_seconds = number
+  })
+}
+
 variable "transform" {
   description = "The transform as the root module builds it: steps_json (TRANSFORM_STEPS, the JSON list of declarative steps) and custom_file (packaged as custom_transform.py, or null)."
   type        = any

@@ -24,6 +24,11 @@ locals {
       DEFAULT_MAX_READ_RATE           = var.capacity_budget.max_read_rate == null ? "" : var.capacity_budget.max_read_rate
       DEFAULT_MAX_WRITE_RATE          = var.capacity_budget.max_write_rate == null ? "" : var.capacity_budget.max_write_rate
       MAX_CONCURRENCY                 = tostring(var.max_concurrency)
+      # Export ("" while export is off, which the plan refuses a run with source export for).
+      EXPORT_BUCKET           = var.export.enabled ? var.export.bucket_name : ""
+      EXPORT_PREFIX           = var.export.enabled ? var.export.prefix : ""
+      EXPORT_BUCKET_OWNER     = var.export.enabled && var.export.bucket_owner != null ? var.export.bucket_owner : ""
+      DEFAULT_BACKFILL_SOURCE = var.export.enabled && var.export.by_default ? "export" : "scan"
     },
     var.transform.custom_file == null ? {} : { TRANSFORM_MODULE = "custom_transform" },
     var.target_table.lambda_environment,
@@ -159,13 +164,70 @@ locals {
     }]
   })
   worker_uses_kms = length(local.table_kms_keys) > 0
+
+  # Backfill from a point-in-time export (migration_core export actions), attached only with export.enabled.
+  # The export is always of the source table, in the source's region (this one), whatever the target's.
+  export_objects_arn = var.export.enabled ? "arn:${local.partition}:s3:::${var.export.bucket_name}/${var.export.prefix}/*" : null
+  worker_export_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      [
+        {
+          Sid      = "ExportSourceTable"
+          Effect   = "Allow"
+          Action   = "dynamodb:ExportTableToPointInTime"
+          Resource = var.source_table.arn
+        },
+        {
+          # An export's ARN is the table's ARN followed by /export/<export id>, which DynamoDB picks.
+          Sid      = "DescribeSourceExports"
+          Effect   = "Allow"
+          Action   = "dynamodb:DescribeExport"
+          Resource = "${var.source_table.arn}/export/*"
+        },
+        {
+          # The worker never calls these itself: DynamoDB writes the export with the permissions of the caller
+          # of ExportTableToPointInTime, which needs s3:AbortMultipartUpload, s3:PutObject and s3:PutObjectAcl on
+          # the destination ("Requesting a table export in DynamoDB", DynamoDB Developer Guide).
+          Sid      = "WriteExportObjects"
+          Effect   = "Allow"
+          Action   = ["s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl"]
+          Resource = local.export_objects_arn
+        },
+        {
+          # The worker reads the manifests (DescribeExport names the summary's key) and the data files.
+          Sid      = "ReadExportObjects"
+          Effect   = "Allow"
+          Action   = "s3:GetObject"
+          Resource = local.export_objects_arn
+        },
+        {
+          # One record per data file of the export (up to thousands), 25 per call.
+          Sid      = "RecordExportFiles"
+          Effect   = "Allow"
+          Action   = "dynamodb:BatchWriteItem"
+          Resource = aws_dynamodb_table.state.arn
+        },
+      ],
+      # A bucket encrypted with a customer managed key: S3 generates each object's data key as the writer
+      # (DynamoDB, with the worker's permissions) and decrypts it for the reader, in the bucket's region, which
+      # is the key's.
+      var.export.kms_key_arn == null ? [] : [{
+        Sid       = "UseExportBucketKeyThroughS3"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource  = var.export.kms_key_arn
+        Condition = { StringEquals = { "kms:ViaService" = "s3.${split(":", var.export.kms_key_arn)[3]}.amazonaws.com" } }
+      }],
+    )
+  })
 }
 
 module "worker" {
   source = "../lambda_function"
 
   function_name = local.worker_name
-  description   = "ddb-migrate backfill worker of ${var.name}: plans runs and copies Scan segments."
+  description   = "ddb-migrate backfill worker of ${var.name}: plans runs and copies Scan segments or export files."
   handler       = "backfill_worker.handler.lambda_handler"
 
   source_dir            = "${path.module}/../../lambda_src"
@@ -183,6 +245,7 @@ module "worker" {
     { dynamodb = local.worker_dynamodb_policy, "run-lock" = local.worker_run_lock_policy },
     local.worker_uses_kms ? { kms = local.worker_kms_policy } : {},
     var.prewarm.enabled ? { capacity = local.worker_capacity_policy } : {},
+    var.export.enabled ? { export = local.worker_export_policy } : {},
   )
 
   tags = var.tags

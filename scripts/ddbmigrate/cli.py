@@ -19,11 +19,21 @@ from rich.markup import escape
 
 from ddbmigrate import executions, runner
 from ddbmigrate.aws import client
+from ddbmigrate.cli_export import (
+    SCAN_ONLY_FLAGS,
+    check_export,
+    check_flags,
+    choose_source,
+    source_options,
+    summary_report,
+    typed_flags,
+)
 from ddbmigrate.cli_plan import (
     budget_input,
     budget_options,
     check_cleanup_flags,
     check_run,
+    export_price_from,
     guard_options,
     overrides_input,
     plan_json,
@@ -159,6 +169,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     default=True,
     help="Follow the execution with a progress bar (default); --no-follow prints the command that follows it.",
 )
+@source_options
 @guard_options
 @budget_options
 @option("--dry-run", is_flag=True, help="Check and print the plan (as `ddb-migrate plan`), start nothing.")
@@ -180,6 +191,9 @@ def run(
     scan_page_size: int | None,
     run_name: str | None,
     follow: bool,
+    source: str | None,
+    export_arn: str | None,
+    export_time: str | None,
     allow_consumer_running: bool,
     allow_without_pitr: bool,
     max_read_rate: str | None,
@@ -197,13 +211,20 @@ def run(
     recovery, and prints the plan (tables, estimated capacity, duration and cost). The execution's name is printed
     before it starts. Ctrl-C stops following, not the run: the CLI prints the commands that follow and stop it.
 
+    With --source export the run first exports the source to the deployment's bucket (point-in-time recovery must
+    be on), or reuses --export-arn, and copies from the export's files: nothing is read through the source's
+    capacity. The summary gives the export's time, which the replication's cutoff must not pass.
+
     \b
     Example:
       ddb-migrate run --terraform-dir infra/ --total-segments 64 --prewarm
+      ddb-migrate run --terraform-dir infra/ --source export --export-time 2026-01-31T12:00:00Z
       ddb-migrate run --state-machine orders-migration --no-follow --json -
     """
     json_path = json_target(json_path, json_output)
+    export_moment = check_flags(source, export_arn, export_time, now=datetime.now(UTC))
     deployment = _deployment(state_machine, terraform_dir)
+    choice = choose_source(deployment, source, export_arn, export_moment, scan_flags=typed_flags(*SCAN_ONLY_FLAGS))
     run_input: dict[str, Any] = {
         "source_table": source_table or deployment.source_table,
         "target_table": target_table or deployment.target_table,
@@ -237,9 +258,18 @@ def run(
     run_input.update(_prewarm_input(prewarm, prewarm_rcu, prewarm_wcu, prewarm_warm_throughput))
     run_input.update(overrides_input(allow_consumer_running, allow_without_pitr))
     run_input.update(budget_input(max_read_rate, max_write_rate))
+    run_input.update(choice.input_fields())
     name = run_name or runner.new_run_name()
     planned = check_run(deployment, run_input, name, deployment_flags(state_machine, terraform_dir))
-    report = plan_report(deployment, planned, prices_from(dict(price_flags)), max_hours=max_hours)
+    choice = check_export(choice, deployment)
+    report = plan_report(
+        deployment,
+        planned,
+        prices_from(dict(price_flags)),
+        max_hours=max_hours,
+        choice=choice,
+        export_price_per_gb=export_price_from(price_flags),
+    )
     print_plan(report, state().console)
     if dry_run:
         state().console.print("dry run: nothing started", markup=False)
@@ -331,6 +361,12 @@ def _finish(
     if progress is None:
         progress = read_progress(deployment.state_table, result.run_id)
     runner.render_summary(result, console, debug=state().debug)
+    export = (result.output or {}).get("export") if result.succeeded else None
+    export_report = None
+    if isinstance(export, dict):
+        export_report = summary_report(export, deployment, now=datetime.now(UTC))
+        for line in export_report.lines:
+            console.print(line, markup=False)
     if result.status in ("FAILED", "TIMED_OUT", "ABORTED"):
         console.print(
             f"continue it where it ended: ddb-migrate redrive {result.name}{flags} (segments resume from their "
@@ -338,6 +374,8 @@ def _finish(
             markup=False,
         )
     document = runner.result_json(result, progress)
+    if export_report is not None:
+        document["export_check"] = export_report.document
     if dashboard:
         document["dashboard_url"] = dashboard
     write_json(json_path, document)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +19,16 @@ import click
 from rich.console import Console
 
 from ddbmigrate.aws import client
+from ddbmigrate.cli_export import (
+    SCAN_ONLY_FLAGS,
+    SourceChoice,
+    check_export,
+    check_flags,
+    choose_source,
+    export_bucket,
+    source_options,
+    typed_flags,
+)
 from ddbmigrate.cli_support import (
     deployment_flags,
     exit_codes,
@@ -34,7 +45,17 @@ from ddbmigrate.replication_ops import mapping_state
 from migration_core.budget import has_share, prewarmed, resolve_budget
 from migration_core.config import WorkerConfig
 from migration_core.errors import ConfigurationError, InvalidInput
-from migration_core.estimate import Budget, Prices, RunEstimate, TableFacts, estimate_run
+from migration_core.estimate import (
+    EXPORT_PRICE_PER_GB,
+    Budget,
+    ExportEstimate,
+    Prices,
+    RunEstimate,
+    TableFacts,
+    estimate_export,
+    estimate_export_run,
+    estimate_run,
+)
 from migration_core.guards import (
     GuardOverrides,
     RunLock,
@@ -139,6 +160,13 @@ def price_options(command: F) -> F:
                 show_default=True,
                 help=f"USD per provisioned WCU-hour ({prices.region}, {prices.as_of}).",
             ),
+            option(
+                "--price-export-per-gb",
+                type=click.FloatRange(0),
+                default=EXPORT_PRICE_PER_GB,
+                show_default=True,
+                help=f"USD per GB of table size for a full export to S3 ({prices.region}).",
+            ),
         ]
     ):
         command = decorator(command)
@@ -161,6 +189,10 @@ def prices_from(options: dict[str, Any]) -> Prices:
     if given:
         return Prices(**values, region="given by flags", as_of="given by flags")
     return DEFAULT_PRICES
+
+
+def export_price_from(options: dict[str, Any]) -> float:
+    return float(options.get("price_export_per_gb", EXPORT_PRICE_PER_GB))
 
 
 def overrides_input(allow_consumer_running: bool, allow_without_pitr: bool) -> dict[str, bool]:
@@ -250,7 +282,13 @@ def _target_client(deployment: Deployment, service: str = "dynamodb") -> Any:
 
 
 def plan_report(
-    deployment: Deployment, run: RunSpec, prices: Prices, *, max_hours: float | None = None
+    deployment: Deployment,
+    run: RunSpec,
+    prices: Prices,
+    *,
+    max_hours: float | None = None,
+    choice: SourceChoice | None = None,
+    export_price_per_gb: float = EXPORT_PRICE_PER_GB,
 ) -> dict[str, Any]:
     source = TableFacts.from_description(client("dynamodb").describe_table(TableName=run.source_table)["Table"])
     target = (
@@ -280,7 +318,19 @@ def plan_report(
         read={tables[name].name: units for name, units in run.read_budget.items()},
         write={tables[name].name: units for name, units in run.write_budget.items()},
     )
-    estimate = estimate_run(source, target, cleanup=run.cleanup, prices=prices, budget=budget)
+    scan_estimate = estimate_run(source, target, cleanup=run.cleanup, prices=prices, budget=budget)
+    estimate = scan_estimate
+    export_estimate: ExportEstimate | None = None
+    exporting = run.source == "export"
+    if exporting or export_bucket(deployment) is not None:
+        reused = (choice.described.get("BilledSizeBytes") if choice is not None else None) if exporting else None
+        export_estimate = estimate_export(
+            source,
+            price_per_gb=export_price_per_gb,
+            reused_size_bytes=reused if isinstance(reused, int) else None,
+        )
+    if exporting:
+        estimate = estimate_export_run(source, target, cleanup=run.cleanup, prices=prices, budget=budget)
     if scaling_notes:
         estimate = replace(estimate, notes=(*estimate.notes, *scaling_notes))
     if max_hours is not None and estimate.duration_seconds > max_hours * 3600:
@@ -292,18 +342,145 @@ def plan_report(
                 f"{max_hours:g}: raise the budget or the tables' capacity, or plan for the longer run",
             ),
         )
-    return {
+    report: dict[str, Any] = {
         "run": run.to_event(),
         "tables": {"source": source.to_json(), "target": target.to_json()},
         "estimate": estimate.to_json(),
-        "_text": render_lines(run, source, target, estimate),
+    }
+    if export_estimate is None:
+        return {**report, "_text": render_lines(run, source, target, estimate)}
+    export_run = estimate_export_run(source, target, cleanup=run.cleanup, prices=prices, budget=budget)
+    report["source"] = run.source
+    report["export"] = {**export_estimate.to_json(), **(choice.to_json() if choice is not None else {})}
+    report["comparison"] = _comparison(source, scan_estimate, export_run, export_estimate)
+    if exporting:
+        text = render_export_lines(run, source, target, estimate, export_estimate, scan_estimate, choice)
+    else:
+        text = render_lines(
+            run, source, target, estimate, before_notes=(_export_instead(source, export_run, export_estimate),)
+        )
+    return {**report, "_text": text}
+
+
+def _comparison(
+    source: TableFacts, scan: RunEstimate, export_run: RunEstimate, export: ExportEstimate
+) -> dict[str, Any]:
+    """A Scan and an export run side by side: what each reads through the source's capacity, takes and costs."""
+    scan_reads = sum(phase.read_units for phase in scan.phases if phase.read_table == source.name)
+    return {
+        "scan": {
+            "source_read_units": round(scan_reads, 1),
+            "duration_seconds": round(scan.duration_seconds, 1),
+            "cost_usd": round(scan.cost_usd, 4),
+        },
+        "export": {
+            "source_read_units": export.source_read_units,
+            # The copy after the export; the export's own time cannot be predicted.
+            "duration_seconds": round(export_run.duration_seconds, 1),
+            "export_duration_seconds": None,
+            "export_cost_usd": round(export.cost_usd, 4),
+            "cost_usd": round(export.cost_usd + export_run.cost_usd, 4),
+        },
     }
 
 
-def render_lines(run: RunSpec, source: TableFacts, target: TableFacts, estimate: RunEstimate) -> list[str]:
+def _export_instead(source: TableFacts, export_run: RunEstimate, export: ExportEstimate) -> str:
+    return (
+        f"  export instead (--source export): reads 0 RCU on {source.name}; export {_gb(export)} at "
+        f"${export.price_per_gb:g}/GB = ${export.cost_usd:,.4f}, copy about {_duration(export_run.duration_seconds)} "
+        f"after it, about ${export.cost_usd + export_run.cost_usd:,.4f} in all, plus a little S3; the export itself "
+        "takes minutes to hours"
+    )
+
+
+def _gb(export: ExportEstimate) -> str:
+    return f"{export.size_bytes:,} bytes ({export.size_gb:,.3f} GB)"
+
+
+def render_export_lines(
+    run: RunSpec,
+    source: TableFacts,
+    target: TableFacts,
+    estimate: RunEstimate,
+    export: ExportEstimate,
+    scan: RunEstimate,
+    choice: SourceChoice | None,
+) -> list[str]:
+    """The plan of a run that copies from an export: its tables as a Scan run's plan shows them, then the export,
+    the phases without reads on the source, the total with the export's cost, and what a Scan would take."""
     kind = "in place" if run.in_place else f"{run.source_table} -> {run.target_table}"
     cleanup = ", cleanup first" if run.cleanup else ""
-    lines = [f"plan: {kind}, {run.total_segments} segments{cleanup}"]
+    lines = [
+        f"plan: {kind}, from a point-in-time export of {run.source_table} (one segment per data file){cleanup}",
+        *_setup_lines(run, source, target),
+    ]
+    if choice is not None:
+        lines.extend(choice.describe_lines())
+    if export.reused:
+        lines.append(f"  export cost: none (the reused export, {_gb(export)}, was billed when it was made)")
+    else:
+        lines.append(
+            f"  export cost: {_gb(export)} of {source.name} at ${export.price_per_gb:g}/GB = ${export.cost_usd:,.4f}; "
+            f"it reads nothing through {source.name}'s capacity"
+        )
+    for phase in estimate.phases:
+        gsi = f" + {phase.index_write_units:,.0f} in GSIs" if phase.index_write_units else ""
+        if phase.phase == "cleanup":
+            lines.append(
+                f"  cleanup: {phase.items:,} items; reads {phase.read_units:,.0f} RCU on {phase.read_table}, deletes "
+                f"{phase.write_units:,.0f} WCU{gsi} on {phase.write_table}; about {_duration(phase.duration_seconds)} "
+                f"(limited by {phase.bottleneck})"
+            )
+            continue
+        lines.append(
+            f"  copy: {phase.items:,} items from the export's data files; reads 0 RCU on {source.name}, writes "
+            f"{phase.write_units:,.0f} WCU{gsi} on {phase.write_table}; about {_duration(phase.duration_seconds)} once "
+            f"the export is complete (limited by {phase.bottleneck})"
+        )
+    prices = estimate.prices
+    lines.append(
+        f"  total: {estimate.read_units:,.0f} RCU (none on {source.name}), {estimate.write_units:,.0f} WCU, about "
+        f"{_duration(estimate.duration_seconds)} plus the export's time, about "
+        f"${export.cost_usd + estimate.cost_usd:,.4f} (export ${export.cost_usd:,.4f} + capacity "
+        f"${estimate.cost_usd:,.4f}; prices {prices.region}, {prices.as_of}; --price-* flags override them)"
+    )
+    scan_reads = sum(phase.read_units for phase in scan.phases if phase.read_table == source.name)
+    lines.append(
+        f"  scan instead (--source scan): reads {scan_reads:,.0f} RCU on {source.name} ({source.size_bytes:,} bytes "
+        f"/ 4 KB / 2), about {_duration(scan.duration_seconds)}, about ${scan.cost_usd:,.4f}"
+    )
+    lines.extend(f"  note: {note}" for note in estimate.notes)
+    return lines
+
+
+def render_lines(
+    run: RunSpec, source: TableFacts, target: TableFacts, estimate: RunEstimate, *, before_notes: tuple[str, ...] = ()
+) -> list[str]:
+    kind = "in place" if run.in_place else f"{run.source_table} -> {run.target_table}"
+    cleanup = ", cleanup first" if run.cleanup else ""
+    lines = [f"plan: {kind}, {run.total_segments} segments{cleanup}", *_setup_lines(run, source, target)]
+    for phase in estimate.phases:
+        gsi = f" + {phase.index_write_units:,.0f} in GSIs" if phase.index_write_units else ""
+        verb = "deletes" if phase.phase == "cleanup" else "writes"
+        lines.append(
+            f"  {phase.phase}: {phase.items:,} items; reads {phase.read_units:,.0f} RCU on {phase.read_table}, "
+            f"{verb} {phase.write_units:,.0f} WCU{gsi} on {phase.write_table}; about {_duration(phase.duration_seconds)} "
+            f"(limited by {phase.bottleneck})"
+        )
+    prices = estimate.prices
+    lines.append(
+        f"  total: {estimate.read_units:,.0f} RCU, {estimate.write_units:,.0f} WCU, about "
+        f"{_duration(estimate.duration_seconds)}, about ${estimate.cost_usd:,.4f} (prices {prices.region}, "
+        f"{prices.as_of}; --price-* flags override them)"
+    )
+    lines.extend(before_notes)
+    lines.extend(f"  note: {note}" for note in estimate.notes)
+    return lines
+
+
+def _setup_lines(run: RunSpec, source: TableFacts, target: TableFacts) -> list[str]:
+    """The budget, the pre-warm and the tables, as every plan shows them."""
+    lines: list[str] = []
     budget = [
         *(f"reads {units:,.0f} RCU/s on {name}" for name, units in run.read_budget.items()),
         *(f"writes {units:,.0f} WCU/s on {name} (GSIs included)" for name, units in run.write_budget.items()),
@@ -329,21 +506,6 @@ def render_lines(run: RunSpec, source: TableFacts, target: TableFacts, estimate:
         lines.append(f"  {role} {table.name}: {_table_line(table)}")
         for index in table.indexes:
             lines.append(f"    GSI {index.name}: {_units(index.read_units, index.write_units, table.on_demand)}")
-    for phase in estimate.phases:
-        gsi = f" + {phase.index_write_units:,.0f} in GSIs" if phase.index_write_units else ""
-        verb = "deletes" if phase.phase == "cleanup" else "writes"
-        lines.append(
-            f"  {phase.phase}: {phase.items:,} items; reads {phase.read_units:,.0f} RCU on {phase.read_table}, "
-            f"{verb} {phase.write_units:,.0f} WCU{gsi} on {phase.write_table}; about {_duration(phase.duration_seconds)} "
-            f"(limited by {phase.bottleneck})"
-        )
-    prices = estimate.prices
-    lines.append(
-        f"  total: {estimate.read_units:,.0f} RCU, {estimate.write_units:,.0f} WCU, about "
-        f"{_duration(estimate.duration_seconds)}, about ${estimate.cost_usd:,.4f} (prices {prices.region}, "
-        f"{prices.as_of}; --price-* flags override them)"
-    )
-    lines.extend(f"  note: {note}" for note in estimate.notes)
     return lines
 
 
@@ -410,6 +572,7 @@ def plan_json(report: dict[str, Any]) -> dict[str, Any]:
 )
 @option("--cleanup-destination-table", is_flag=True, help="Plan a run that deletes the target's items first.")
 @option("--confirm-cleanup", help="The target table's name, typed again, to confirm the cleanup.")
+@source_options
 @guard_options
 @budget_options
 @price_options
@@ -422,6 +585,9 @@ def plan(
     total_segments: int | None,
     cleanup_destination_table: bool,
     confirm_cleanup: str | None,
+    source: str | None,
+    export_arn: str | None,
+    export_time: str | None,
     allow_consumer_running: bool,
     allow_without_pitr: bool,
     max_read_rate: str | None,
@@ -434,13 +600,20 @@ def plan(
     capacity mode and limits; the budget; the RCU and WCU the run consumes (GSIs included), how long it takes at the
     budget or the tables' capacity, and what it costs. Same as `ddb-migrate run --dry-run`.
 
+    With --source export (or a deployment that exports by default) the copy reads the export's files and nothing
+    through the source's capacity: the plan shows the export's cost (per GB of the table) next to what a Scan
+    would read, take and cost. A deployment with export enabled shows the export's figures beside a Scan run's.
+
     \b
     Example:
       ddb-migrate plan --terraform-dir infra/
+      ddb-migrate plan --terraform-dir infra/ --source export --json -
       ddb-migrate plan --terraform-dir infra/ --cleanup-destination-table --confirm-cleanup orders-v2 --json -
     """
     json_path = json_target(json_path)
+    export_moment = check_flags(source, export_arn, export_time, now=datetime.now(UTC))
     deployment = load_deployment(state_machine, terraform_dir)
+    choice = choose_source(deployment, source, export_arn, export_moment, scan_flags=typed_flags(*SCAN_ONLY_FLAGS))
     target = target_table or deployment.target_table
     check_cleanup_flags(cleanup_destination_table, confirm_cleanup, target)
     run_input: dict[str, Any] = {
@@ -452,7 +625,16 @@ def plan(
     }
     if cleanup_destination_table:
         run_input |= {"cleanup_destination_table": True, "confirm_cleanup": confirm_cleanup}
+    run_input |= choice.input_fields()
     run = check_run(deployment, run_input, "plan", deployment_flags(state_machine, terraform_dir))
-    report = plan_report(deployment, run, prices_from(dict(price_flags)), max_hours=max_hours)
+    choice = check_export(choice, deployment)
+    report = plan_report(
+        deployment,
+        run,
+        prices_from(dict(price_flags)),
+        max_hours=max_hours,
+        choice=choice,
+        export_price_per_gb=export_price_from(price_flags),
+    )
     print_plan(report, state().console)
     write_json(json_path, {**plan_json(report), "input": run_input})

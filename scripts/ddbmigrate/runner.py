@@ -361,6 +361,12 @@ def render_summary(result: ExecutionResult, console: Console, *, debug: bool = F
         render_failure(failure, result.status, console, debug=debug)
         return
     summary = dict(result.output or {})
+    # An export run's export (arn, export_time, item_count, files): a row each, not one dict.
+    export = summary.pop("export", None)
+    if isinstance(export, dict):
+        summary.update({f"export_{key}": value for key, value in export.items()})
+    elif export is not None:
+        summary["export"] = export
     table = Table(title="Backfill summary", show_header=False)
     for key, value in summary.items():
         rendered = f"{value:,}" if isinstance(value, int) else str(value)

@@ -3,8 +3,8 @@
 The definitions come from the plans of the run blocks that already exist in tests/terraform (mock provider, no
 AWS account): ``terraform test -json -verbose`` prints each run's plan, and each planned ``aws_sfn_state_machine``
 carries its rendered definition. The files chosen are those that plan an example or assert on the definition, so
-a new variant there is checked without touching this test; the coverage tests fail when pre-warm on or off, or
-an example under examples/, is no longer among the rendered plans.
+a new variant there is checked without touching this test; the coverage tests fail when pre-warm on or off (and
+each with the export states), or an example under examples/, is no longer among the rendered plans.
 
 The integration suite checks the same definitions a second way: it applies the module and every example to the
 emulator, whose CreateStateMachine runs the same validator.
@@ -153,6 +153,17 @@ def test_the_module_is_rendered_with_and_without_prewarm(rendered: list[Rendered
         bool((item.run.variables.get("prewarm") or {}).get("enabled", False))
         for item in rendered
         if item.run.source is None
+    }
+
+    assert variants == {False, True}
+
+
+def test_the_module_is_rendered_with_export_with_and_without_prewarm(rendered: list[Rendered]) -> None:
+    """The export states (export.enabled) are validated beside the capacity states and without them."""
+    variants = {
+        bool((item.run.variables.get("prewarm") or {}).get("enabled", False))
+        for item in rendered
+        if item.run.source is None and (item.run.variables.get("export") or {}).get("enabled", False)
     }
 
     assert variants == {False, True}

@@ -12,17 +12,20 @@ from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+import boto3
+
 from migration_core.backfill import BackfillService
 from migration_core.clock import Clock, utc_now
 from migration_core.config import WorkerConfig
 from migration_core.guards import ExecutionStatus
 from migration_core.transform import CustomTransform, Transformer
-from tests.support.tables import STATE_TABLE
+from tests.support.tables import REGION, STATE_TABLE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 HANDLER_MODULE = "backfill_worker.handler"
+EXPORT_PREFIX = "exports/ddb-migrate"
 WORKER_ENVIRONMENT = {
     "SOURCE_TABLE": "source",
     "TARGET_TABLE": "target",
@@ -43,6 +46,10 @@ WORKER_ENVIRONMENT = {
     "DEFAULT_MAX_READ_RATE": "",
     "DEFAULT_MAX_WRITE_RATE": "",
     "MAX_CONCURRENCY": "4",
+    "EXPORT_BUCKET": "",
+    "EXPORT_PREFIX": "",
+    "EXPORT_BUCKET_OWNER": "",
+    "DEFAULT_BACKFILL_SOURCE": "scan",
     "TRANSFORM_STEPS": json.dumps([{"op": "set", "attribute": "migrated", "value": {"BOOL": True}}]),
     "POWERTOOLS_SERVICE_NAME": "ddb-migrate-worker",
     "POWERTOOLS_METRICS_NAMESPACE": "ddb-migrate",
@@ -80,11 +87,13 @@ def make_service(
     backoff_ms: tuple[int, int] | None = None,
     sleep: Callable[[float], None] = lambda seconds: None,
     seed: int = 0,
+    export_bucket: str | None = None,
 ) -> BackfillService:
     """A BackfillService on the given clients (moto unless a test passes others) whose retries never sleep.
 
     ``backoff_ms`` (base, cap) replaces the configuration's default backoff; ``sleep=time.sleep`` makes retries
-    really wait it out.
+    really wait it out. ``export_bucket`` enables runs with source export, whose exports go to that bucket under
+    ``EXPORT_PREFIX`` (moto's S3).
     """
     config = worker_config(
         source_table=source,
@@ -101,6 +110,8 @@ def make_service(
     )
     if backoff_ms is not None:
         config = dataclasses.replace(config, backoff_base_ms=backoff_ms[0], backoff_cap_ms=backoff_ms[1])
+    if export_bucket is not None:
+        config = dataclasses.replace(config, export_bucket=export_bucket, export_prefix=EXPORT_PREFIX)
     return BackfillService(
         config=config,
         client=client,
@@ -110,4 +121,5 @@ def make_service(
         clock=clock,
         monotonic=monotonic,
         execution_status=execution_status,
+        s3=lambda: boto3.client("s3", region_name=REGION),
     )

@@ -34,6 +34,10 @@ run "worker_environment_follows_the_contract" {
       DEFAULT_MAX_READ_RATE           = ""
       DEFAULT_MAX_WRITE_RATE          = ""
       MAX_CONCURRENCY                 = "50"
+      EXPORT_BUCKET                   = ""
+      EXPORT_PREFIX                   = ""
+      EXPORT_BUCKET_OWNER             = ""
+      DEFAULT_BACKFILL_SOURCE         = "scan"
     })
     error_message = "Unexpected worker environment: ${jsonencode(module.backfill.worker_environment_variables)}"
   }

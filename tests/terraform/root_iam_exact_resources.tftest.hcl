@@ -1,5 +1,5 @@
 # Every statement of every IAM role policy of the root module, with every feature on (replication, pre-warm,
-# alarms, cleanup, tracing, a customer managed key), names exact resources. The roles and their policies are
+# export, alarms, cleanup, tracing, a customer managed key), names exact resources. The roles and their policies are
 # enumerated below; tests/unit/test_iam_policies.py fails when a module gains an IAM policy resource or a Lambda
 # that these outputs do not cover.
 #
@@ -12,8 +12,9 @@
 #   ReadAutoScalingTargets - application-autoscaling:DescribeScalableTargets has no resource type.
 # ARNs ending in a wildcard are allowed only as listed in wildcard_resources: a resource of ours followed by ":*"
 # or "/*" (its log streams, function versions, the state machine's Map Run children; the worker's run lock
-# only the state machine's own executions), and the scalable-target
-# ARNs, whose ids are random; that statement must carry the DynamoDB service-namespace condition.
+# only the state machine's own executions; the source table's exports and the export bucket's objects under the
+# deployment's prefix), and the scalable-target ARNs, whose ids are random; that statement must carry the
+# DynamoDB service-namespace condition. S3 ARNs name no region or account: only the export bucket's objects.
 
 mock_provider "aws" {
   override_during = plan
@@ -43,6 +44,7 @@ variables {
   kms_key_arn          = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
   replication          = { enabled = true }
   prewarm              = { enabled = true }
+  export               = { enabled = true }
   alarms = {
     enabled       = true
     sns_topic_arn = "arn:aws:sns:us-east-1:123456789012:migration-alerts"
@@ -60,7 +62,7 @@ run "every_statement_names_exact_resources" {
       forwarder     = sort(keys(module.replication[0].forwarder_role_policies))
       consumer      = sort(keys(module.replication[0].consumer_role_policies))
       } == {
-      worker        = tolist(["capacity", "dynamodb", "kms", "logs", "run-lock", "xray"])
+      worker        = tolist(["capacity", "dynamodb", "export", "kms", "logs", "run-lock", "xray"])
       state_machine = tolist(["distributed-map", "invoke-worker", "log-delivery", "xray"])
       forwarder     = tolist(["dynamodb", "kms", "logs", "sqs", "stream", "xray"])
       consumer      = tolist(["dynamodb", "kms", "logs", "sqs", "xray"])
@@ -157,12 +159,12 @@ run "every_statement_names_exact_resources" {
         for name, policy in policies : [
           for statement in jsondecode(policy).Statement : [
             for resource in flatten([statement.Resource]) : "${role}/${name}/${statement.Sid}: ${resource}"
-            if resource != "*" && !can(regex("^arn:aws:[a-z0-9-]+:us-east-1:123456789012:[^*]+(:\\*|/\\*)?$", resource))
+            if resource != "*" && !can(regex("^arn:aws:[a-z0-9-]+:us-east-1:123456789012:[^*]+(:\\*|/\\*)?$", resource)) && resource != "arn:aws:s3:::demo-export-20240101000000000000000001/ddb-migrate/demo/*"
           ]
         ]
       ]
     ]) == []
-    error_message = "Every other resource must be an ARN of this partition, region and account, with a wildcard only at its end."
+    error_message = "Every other resource must be an ARN of this partition, region and account, with a wildcard only at its end, or the export bucket's objects under the deployment's prefix."
   }
 
   assert {
@@ -187,6 +189,9 @@ run "every_statement_names_exact_resources" {
       "state_machine/distributed-map/ManageMapRunChildren: arn:aws:states:us-east-1:123456789012:execution:demo-backfill/*",
       "state_machine/invoke-worker/InvokeWorker: arn:aws:lambda:us-east-1:123456789012:function:demo-backfill-worker:*",
       "worker/capacity/RaiseAutoScalingMinimum: arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/*",
+      "worker/export/DescribeSourceExports: arn:aws:dynamodb:us-east-1:123456789012:table/orders/export/*",
+      "worker/export/ReadExportObjects: arn:aws:s3:::demo-export-20240101000000000000000001/ddb-migrate/demo/*",
+      "worker/export/WriteExportObjects: arn:aws:s3:::demo-export-20240101000000000000000001/ddb-migrate/demo/*",
       "worker/logs/WriteOwnLogGroup: arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/demo-backfill-worker:*",
       "worker/run-lock/CheckRunLockHolder: arn:aws:states:us-east-1:123456789012:execution:demo-backfill:*",
     ])
@@ -201,18 +206,31 @@ run "every_statement_names_exact_resources" {
     error_message = "RegisterScalableTarget on every scalable target must be limited to DynamoDB's targets by condition."
   }
 
-  # A customer managed key is usable only through the service that owns the data.
+  # A customer managed key is usable only through the service that owns the data: DynamoDB (tables, streams),
+  # SQS (queues) or S3 (the export bucket).
   assert {
     condition = flatten([
       for role, policies in {
-        worker    = module.backfill.worker_role_policies
-        forwarder = module.replication[0].forwarder_role_policies
-        consumer  = module.replication[0].consumer_role_policies
+        worker        = module.backfill.worker_role_policies
+        state_machine = module.backfill.state_machine_role_policies
+        forwarder     = module.replication[0].forwarder_role_policies
+        consumer      = module.replication[0].consumer_role_policies
         } : [
-        for statement in jsondecode(policies["kms"]).Statement : "${role}/kms/${statement.Sid}"
-        if !contains(["dynamodb.us-east-1.amazonaws.com", "sqs.us-east-1.amazonaws.com"], try(statement.Condition.StringEquals["kms:ViaService"], ""))
+        for name, policy in policies : [
+          for statement in jsondecode(policy).Statement : "${role}/${name}/${statement.Sid}"
+          if anytrue([for action in flatten([statement.Action]) : startswith(action, "kms:")]) &&
+          !contains(["dynamodb.us-east-1.amazonaws.com", "sqs.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com"], try(statement.Condition.StringEquals["kms:ViaService"], ""))
+        ]
       ]
     ]) == []
-    error_message = "Every KMS statement needs a kms:ViaService condition naming DynamoDB or SQS."
+    error_message = "Every KMS statement needs a kms:ViaService condition naming DynamoDB, SQS or S3."
+  }
+
+  assert {
+    condition = [
+      for statement in jsondecode(module.backfill.worker_role_policies["export"]).Statement : statement.Condition.StringEquals["kms:ViaService"]
+      if statement.Sid == "UseExportBucketKeyThroughS3"
+    ] == ["s3.us-east-1.amazonaws.com"]
+    error_message = "The export bucket, created with the deployment's key, is used through S3 only."
   }
 }

@@ -182,7 +182,11 @@ run "state_machine_log_group_retention_key_and_tracing" {
       warm_throughput_on_demand = false
     }
     capacity_budget = { max_read_rate = null, max_write_rate = null }
-    transform       = { steps_json = "[]", custom_file = null }
+    export = {
+      enabled     = false, by_default = false, bucket_name = null, bucket_arn = null, bucket_owner = null, prefix = null
+      kms_key_arn = null, poll_seconds = 60
+    }
+    transform = { steps_json = "[]", custom_file = null }
     lambda_settings = merge(var.lambda_settings, {
       log_retention_days = 90
       kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

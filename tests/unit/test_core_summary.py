@@ -64,6 +64,7 @@ def test_summarize_sums_every_segment_record(dynamodb: DynamoDBClient, backfill_
     consumed_wcu = summary.pop("consumed_wcu")
     assert summary == {
         "run_id": "run-1",
+        "source": "scan",
         "segments": 3,
         "segments_done": 3,
         "scanned": 41,

@@ -184,3 +184,24 @@ override_resource {
     arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:demo-alarm"
   }
 }
+
+# The export bucket the root module creates for a deployment named demo (export.enabled without bucket_name):
+# its name is bucket_prefix plus a unique suffix, known after apply only, so the policies need a fixed one here.
+override_resource {
+  target = module.export_bucket[0].aws_s3_bucket.this
+  values = {
+    id     = "demo-export-20240101000000000000000001"
+    bucket = "demo-export-20240101000000000000000001"
+    arn    = "arn:aws:s3:::demo-export-20240101000000000000000001"
+  }
+}
+
+# The same bucket when a run plans modules/export_bucket itself.
+override_resource {
+  target = aws_s3_bucket.this
+  values = {
+    id     = "demo-export-20240101000000000000000001"
+    bucket = "demo-export-20240101000000000000000001"
+    arn    = "arn:aws:s3:::demo-export-20240101000000000000000001"
+  }
+}
