@@ -1,5 +1,5 @@
 # docs/ARCHITECTURE.md holds the one diagram of the state machine; it must name exactly the transitions of the
-# definition (with pre-warm, the graph that holds every state).
+# definition (with pre-warm and export, the graph that holds every state).
 
 mock_provider "aws" {
   override_during = plan
@@ -8,6 +8,7 @@ mock_provider "aws" {
 
 variables {
   prewarm = { enabled = true }
+  export  = { enabled = true }
 }
 
 run "architecture_diagram_matches_the_definition" {
