@@ -29,7 +29,7 @@ ExportTableToPointInTime and ExportDescription):
   ``manifest-files.json`` (JSON lines ``itemCount``, ``md5Checksum`` (base64 MD5 of the object), ``etag`` (the
   object's ETag) and ``dataFileS3Key`` (the full key)), ``manifest-summary.json`` (version ``2020-06-30``,
   exportArn, startTime, endTime, tableArn, tableId, exportTime, s3Bucket, s3Prefix, s3SseAlgorithm, s3SseKmsKeyId,
-  manifestFilesS3Key, billedSizeBytes, itemCount, outputFormat, exportType) and their ``.md5`` files (the base64
+  manifestFilesS3Key, billedSizeBytes, itemCount, outputFormat, exportType) and their ``.checksum`` files (the base64
   MD5 of each manifest). Data files: DynamoDB writes at least one per partition, each from its partition's hashed
   keyspace; the emulator orders the items by a hash of their partition key and cuts them into
   ``ceil(items / Settings.items_per_file)`` files, at least two when there are two items or more, one empty file
@@ -262,7 +262,7 @@ class Export:
         files_key = f"{self.base_key}/manifest-files.json"
         files_content = "".join(manifest_lines).encode("utf-8")
         self._put(files_key, files_content)
-        self._put(f"{self.base_key}/manifest-files.md5", _md5(files_content)[0].encode("ascii"))
+        self._put(f"{self.base_key}/manifest-files.checksum", _md5(files_content)[0].encode("ascii"))
         self.item_count = len(items)
         self.billed_size_bytes = sum(dynamodb_capacity.size_of(item) for item in items)
         end_time = dt.datetime.now(dt.UTC)
@@ -287,7 +287,7 @@ class Export:
         summary_key = f"{self.base_key}/manifest-summary.json"
         summary_content = json.dumps(summary, separators=(",", ":")).encode("utf-8")
         self._put(summary_key, summary_content)
-        self._put(f"{self.base_key}/manifest-summary.md5", _md5(summary_content)[0].encode("ascii"))
+        self._put(f"{self.base_key}/manifest-summary.checksum", _md5(summary_content)[0].encode("ascii"))
         self.manifest_key = summary_key
 
     def description(self, *, finish: bool = True) -> dict[str, Any]:

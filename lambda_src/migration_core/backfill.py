@@ -125,11 +125,8 @@ class BackfillService:
         run = parse_execution_input(execution_input, run_id=execution_name, config=self._config)
         overrides = GuardOverrides.from_input(execution_input or {})
         resumed = isinstance(execution_input, dict) and execution_input.get("resume_run_id") is not None
-        if resumed and run.export is not None and run.export.arn is None:
-            # A resumed export run reads the export its checkpoints belong to, not a new one.
-            arn = self._state.run_export_arn(run.run_id)
-            if arn is not None:
-                run = replace(run, export=replace(run.export, arn=arn))
+        if resumed and run.export is not None:
+            run = self._resumed_export(run)
         source = describe_table(self._client, run.source_table)
         target = source if run.in_place else describe_table(self._target_client, run.target_table)
         for table in (source, target):
@@ -170,10 +167,25 @@ class BackfillService:
             raise
         return {"run": run.to_event(), "segments": self._segments(run)}
 
+    def _resumed_export(self, run: RunSpec) -> RunSpec:
+        """A resumed export run reads the export its checkpoints belong to, not a new or another one."""
+        export = run.export
+        stored = self._state.run_export_arn(run.run_id)
+        if export is None or stored is None:
+            return run
+        if (export.arn is not None and export.arn != stored) or export.requested_time is not None:
+            raise InvalidInput(
+                f"run {run.run_id} reads export {stored}; a resumed run continues it, so it takes neither another "
+                "export_arn nor an export_time (start a new run for a new export)"
+            )
+        return replace(run, export=replace(export, arn=stored))
+
     def export_start(self, run: RunSpec) -> dict[str, Any]:
         """Start the run's export (or find the one it reuses); the state machine then waits for it."""
         self._check_configured_tables(run)
-        return self._export_steps.start(run).to_event()
+        status = self._export_steps.start(run)
+        self._state.record_export_started(run.run_id, status.arn)
+        return status.to_event()
 
     def export_status(self, run: RunSpec, export: Any) -> dict[str, Any]:
         self._check_configured_tables(run)
@@ -256,18 +268,20 @@ class BackfillService:
         if export is None or request.phase != "copy":
             yield None
             return
-        key = self._state.export_file(request.run.run_id, request.segment)
-        if key is None and export.files:
+        data_file = self._state.export_file(request.run.run_id, request.segment)
+        if data_file is None and export.files:
             raise ExportFailed(
                 f"run {request.run.run_id}: no data file is recorded for segment {request.segment} of the export's "
                 f"{export.files}; the export step did not finish"
             )
+        key, item_count = data_file or (None, 0)
         with ExportFileReader(
             self._s3_client(),
             export.bucket,
             key,
             retry_policy=self._retry_policy,
-            bucket_owner=export.bucket_owner,
+            bucket_owner=self._export_steps.bucket_owner(export),
+            item_count=item_count,
         ) as reader:
             yield reader
 
@@ -357,7 +371,11 @@ class BackfillService:
         lines = [
             f"Migration run {run.run_id} ({run.source_table} -> {run.target_table}) failed: "
             f"{details.get('Error', 'unknown error')}: {str(details.get('Cause', '')).strip()[:2000]}",
-            f"Copy segments done: {copy_done} of {run.total_segments}.",
+            (
+                "Copy not started: the export's data files were not listed yet."
+                if run.export is not None and run.export.files is None
+                else f"Copy segments done: {copy_done} of {run.total_segments}."
+            ),
             *capacity_cause_lines(capacity),
             f"Failed segments: {len(failures)}.",
         ]
@@ -384,7 +402,7 @@ class BackfillService:
             export.bucket,
             first_file,
             retry_policy=self._retry_policy,
-            bucket_owner=export.bucket_owner,
+            bucket_owner=self._export_steps.bucket_owner(export),
         ) as reader:
             return reader.read(None, PREFLIGHT_SAMPLE_SIZE).items
 

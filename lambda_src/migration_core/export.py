@@ -14,15 +14,16 @@ its start and skips them: decompressing is far cheaper than writing.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from migration_core.clock import iso_timestamp, parse_iso_timestamp
 from migration_core.errors import ExportFailed, InvalidInput
@@ -43,6 +44,7 @@ PAGE_BYTES = 1024 * 1024
 # DynamoDB's ClientToken is at most 64 characters; the run id (an execution name) may be 80.
 CLIENT_TOKEN_CHARS = 64
 LINE_FIELD = "line"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ class ExportSteps:
     def start(self, run: RunSpec) -> ExportStatus:
         export = _export_of(run)
         if export.arn is not None:
-            return self._describe(export.arn)
+            return self._describe(export.arn, export)
         arguments: dict[str, Any] = {
             "TableArn": self._source_table_arn(),
             "S3Bucket": export.bucket,
@@ -164,8 +166,8 @@ class ExportSteps:
             "ExportType": "FULL_EXPORT",
             "ClientToken": client_token(run.run_id),
         }
-        if export.bucket_owner:
-            arguments["S3BucketOwner"] = export.bucket_owner
+        # Always named: DynamoDB then refuses to write the table into a bucket of that name owned by someone else.
+        arguments["S3BucketOwner"] = self.bucket_owner(export)
         if export.requested_time is not None:
             arguments["ExportTime"] = parse_iso_timestamp(export.requested_time)
         try:
@@ -179,8 +181,7 @@ class ExportSteps:
         arn = export.get("arn") if isinstance(export, dict) else None
         if not isinstance(arn, str):
             raise InvalidInput(f"'export' must be the object the export step returned, got {export!r}")
-        _export_of(run)
-        return self._describe(arn)
+        return self._describe(arn, _export_of(run))
 
     def files(self, run: RunSpec, export: Any) -> tuple[RunSpec, Manifest]:
         """The run as the copy needs it (one segment per data file), and the export's manifest."""
@@ -215,7 +216,11 @@ class ExportSteps:
         # An export of an empty table may have no data file; its one segment then reads nothing.
         return replace(run, total_segments=max(1, len(files)), export=done), manifest
 
-    def _describe(self, arn: str) -> ExportStatus:
+    def bucket_owner(self, export: ExportSpec) -> str:
+        """The account the export bucket must belong to: the deployment's setting, else the source table's account."""
+        return export.bucket_owner or self._source_table_arn().split(":")[4]
+
+    def _describe(self, arn: str, spec: ExportSpec) -> ExportStatus:
         try:
             description = self._client.describe_export(ExportArn=arn)["ExportDescription"]
         except ClientError as error:
@@ -227,10 +232,11 @@ class ExportSteps:
             raise InvalidInput(
                 f"export {arn} is of table {description.get('TableArn')}, not of the source table {table_arn}"
             )
+        require_readable(arn, description, spec)
         return _status(description)
 
     def _get(self, bucket: str, key: str, spec: ExportSpec) -> bytes:
-        return _object_body(self._s3(), bucket, key, spec.bucket_owner).read()
+        return _object_body(self._s3(), bucket, key, self.bucket_owner(spec)).read()
 
 
 def _object_body(s3: S3Client, bucket: str, key: str, bucket_owner: str) -> StreamingBody:
@@ -239,6 +245,23 @@ def _object_body(s3: S3Client, bucket: str, key: str, bucket_owner: str) -> Stre
     if bucket_owner:
         return s3.get_object(Bucket=bucket, Key=key, ExpectedBucketOwner=bucket_owner)["Body"]
     return s3.get_object(Bucket=bucket, Key=key)["Body"]
+
+
+def require_readable(arn: str, description: Any, spec: ExportSpec) -> None:
+    """A reused export must be one the worker can read: a full DYNAMODB_JSON export under the deployment's prefix."""
+    problems = []
+    if description.get("ExportFormat", "DYNAMODB_JSON") != "DYNAMODB_JSON":
+        problems.append(f"its format is {description['ExportFormat']}, not DYNAMODB_JSON")
+    if description.get("ExportType", "FULL_EXPORT") != "FULL_EXPORT":
+        problems.append(f"it is an {description['ExportType']}, not a FULL_EXPORT")
+    bucket, prefix = description.get("S3Bucket"), description.get("S3Prefix") or ""
+    if bucket != spec.bucket or (prefix != spec.prefix and not prefix.startswith(f"{spec.prefix}/")):
+        problems.append(
+            f"it is in s3://{bucket}/{prefix}, outside the deployment's s3://{spec.bucket}/{spec.prefix}/, which is "
+            "all the worker may read"
+        )
+    if problems:
+        raise InvalidInput(f"export {arn} cannot be copied: {'; '.join(problems)}")
 
 
 def _export_of(run: RunSpec) -> ExportSpec:
@@ -268,6 +291,11 @@ def _refusal(error: ClientError, run: RunSpec) -> Exception:
         )
     if code == "InvalidExportTimeException":
         return InvalidInput(f"export_time is outside the table's point-in-time-recovery window: {message}")
+    if code in ("ExportConflictException", "IdempotentParameterMismatchException"):
+        return InvalidInput(
+            f"DynamoDB refused the export ({code}: {message}): an export with this run's client token and other "
+            "settings exists; start a new run"
+        )
     return error
 
 
@@ -286,6 +314,7 @@ class ExportFileReader:
         *,
         retry_policy: RetryPolicy,
         bucket_owner: str = "",
+        item_count: int | None = None,
         page_bytes: int = PAGE_BYTES,
     ) -> None:
         self._s3 = s3
@@ -298,6 +327,9 @@ class ExportFileReader:
         self._stream: IO[bytes] | None = None
         self._line = 0
         self._pending: bytes | None = None
+        # The manifest's count of the file's items, checked at its end; items seen so far, skipped ones included.
+        self._item_count = item_count
+        self._items = 0
 
     def __enter__(self) -> ExportFileReader:
         return self
@@ -320,10 +352,16 @@ class ExportFileReader:
             self._line += 1
             if line.strip():
                 items.append(parse_line(line, f"s3://{self._bucket}/{self._key} line {self._line}"))
+                self._items += 1
                 size += len(line)
             if size >= self._page_bytes:
                 break
         more = self._peek() is not None
+        if not more and self._item_count is not None and self._items != self._item_count:
+            raise ExportFailed(
+                f"s3://{self._bucket}/{self._key} holds {self._items} items, but manifest-files.json counts "
+                f"{self._item_count}: the data file is not the one the export wrote"
+            )
         return ScanPage(items=items, last_evaluated_key=line_position(self._line) if more else None, consumed_rcu=0.0)
 
     def _next_line(self) -> bytes | None:
@@ -337,41 +375,63 @@ class ExportFileReader:
         return self._pending or None
 
     def _read_line(self) -> bytes:
+        return self._retrying(self._next_raw, "reading the next line")
+
+    def _next_raw(self) -> bytes:
+        if self._lines is None:
+            # The stream broke off: open the file again where it was.
+            self._open_once(self._line)
+        assert self._lines is not None  # noqa: S101 - _open_once set it
+        return next(self._lines, b"")
+
+    def _open_at(self, start: int) -> None:
+        self._retrying(lambda: self._open_once(start), f"opening it at line {start}")
+
+    def _retrying(self, action: Callable[[], _T], what: str) -> _T:
+        """Run a read of the stream; when the stream breaks off, open it again where it was and retry."""
         attempt = 0
         while True:
-            assert self._lines is not None  # noqa: S101 - _open_at set it
             try:
-                return next(self._lines, b"")
-            except (OSError, EOFError, ClientError) as error:
+                return action()
+            except (OSError, EOFError, BotoCoreError, ClientError) as error:
+                # A stream that breaks off mid-body is a botocore ResponseStreamingError or IncompleteReadError
+                # (BotoCoreError), or an OSError from the socket; a refused GetObject is a ClientError.
                 if isinstance(error, ClientError) and not is_retryable(error):
                     raise
                 if attempt + 1 >= self._retry_policy.max_attempts:
                     raise ExportFailed(
-                        f"s3://{self._bucket}/{self._key}: reading line {self._line + 1} kept failing after "
+                        f"s3://{self._bucket}/{self._key}: {what} at line {self._line + 1} kept failing after "
                         f"{attempt + 1} attempts: {error!r}"
                     ) from error
+                self._close()
                 self._retry_policy.backoff(attempt)
                 attempt += 1
-                self._open_at(self._line)
 
-    def _open_at(self, start: int) -> None:
+    def _open_once(self, start: int) -> None:
+        """Open the file and skip ``start`` lines; the position moves only once they are all skipped."""
         self._close()
         assert self._key is not None  # noqa: S101 - read() returns before opening a file that does not exist
         body = _object_body(self._s3, self._bucket, self._key, self._bucket_owner)
-        self._stream = io.BufferedReader(gzip.GzipFile(fileobj=body, mode="rb"))
-        self._lines = iter(self._stream)
-        self._line = 0
-        while self._line < start:
-            if next(self._lines, None) is None:
+        stream = io.BufferedReader(gzip.GzipFile(fileobj=body, mode="rb"))
+        self._stream = stream
+        lines = iter(stream)
+        skipped = items = 0
+        while skipped < start:
+            line = next(lines, None)
+            if line is None:
                 raise ExportFailed(
-                    f"s3://{self._bucket}/{self._key} has {self._line} lines, but the segment's checkpoint says "
+                    f"s3://{self._bucket}/{self._key} has {skipped} lines, but the segment's checkpoint says "
                     f"{start} were written: the data file changed under the run"
                 )
-            self._line += 1
+            skipped += 1
+            items += 1 if line.strip() else 0
+        self._lines, self._line, self._items = lines, start, items
 
     def _close(self) -> None:
         if self._stream is not None:
-            self._stream.close()
+            # Closing a stream that broke off may fail the same way; it is being dropped either way.
+            with contextlib.suppress(OSError, BotoCoreError):
+                self._stream.close()
         self._stream = None
         self._lines = None
         self._pending = None

@@ -113,7 +113,7 @@ def parse_execution_input(raw: Any, *, run_id: Any, config: WorkerConfig) -> Run
     cleanup = _cleanup(execution_input, config, target_table, in_place=in_place)
     prewarm = _prewarm(execution_input, config)
     max_read_rate, max_write_rate = _budget(execution_input, config, mode)
-    export = _export(execution_input, config, mode)
+    export = _export(execution_input, config, mode, in_place=in_place)
     return RunSpec(
         run_id=run_id,
         source_table=source_table,
@@ -134,7 +134,9 @@ def parse_execution_input(raw: Any, *, run_id: Any, config: WorkerConfig) -> Run
     )
 
 
-def _export(execution_input: Mapping[str, Any], config: WorkerConfig, mode: str) -> ExportSpec | None:
+def _export(
+    execution_input: Mapping[str, Any], config: WorkerConfig, mode: str, *, in_place: bool
+) -> ExportSpec | None:
     """source, export_arn and export_time: the run's export, or None for a Scan backfill."""
     export_arn = execution_input.get("export_arn")
     export_time = execution_input.get("export_time")
@@ -150,6 +152,12 @@ def _export(execution_input: Mapping[str, Any], config: WorkerConfig, mode: str)
                 + ("; a verify reads the live tables" if mode == "verify" else "")
             )
         return None
+    if in_place:
+        raise InvalidInput(
+            "source export is refused for an in-place run: copying the export's snapshot over the live table would "
+            "undo every change made since the export, and an in-place run has no replication to redo them; use a "
+            "Scan (source scan)"
+        )
     if config.export_bucket is None:
         raise InvalidInput(
             "source export is not enabled for this deployment: set export = { enabled = true } in the Terraform "

@@ -218,15 +218,26 @@ class StateStore:
             },
         )
 
-    def export_file(self, run_id: str, segment: int) -> str | None:
-        """The data file a segment of an export run reads; None for the one segment of an export without files."""
+    def record_export_started(self, run_id: str, export_arn: str) -> None:
+        """Keep the export's ARN as soon as it exists, so that a redrive (even past the ClientToken's 8 hours)
+        waits for this export instead of starting another."""
+        self._update(
+            {"pk": {"S": run_id}, "sk": {"S": RUN_SORT_KEY}},
+            set_values={"export_arn": {"S": export_arn}, **self._touch()},
+        )
+
+    def export_file(self, run_id: str, segment: int) -> tuple[str, int] | None:
+        """The data file a segment of an export run reads and its item count; None for the one segment of an
+        export without files."""
         response = self._client.get_item(
             TableName=self._table_name,
             Key=_typed({"pk": {"S": run_id}, "sk": {"S": export_file_sort_key(segment)}}),
             ConsistentRead=True,
         )
-        key: str | None = response.get("Item", {}).get("data_key", {}).get("S")
-        return key
+        item = response.get("Item")
+        if item is None:
+            return None
+        return str(item["data_key"]["S"]), int(item["item_count"]["N"])
 
     def _write_all(self, requests: list[Any], retry_policy: RetryPolicy) -> None:
         attempt = 0

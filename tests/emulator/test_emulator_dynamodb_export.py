@@ -169,10 +169,10 @@ def test_an_export_is_in_progress_first_then_completed_in_aws_layout(aws: Aws, s
     data = [key for key in keys if key.startswith(f"{base}/data/")]
     assert sorted(set(keys) - set(data)) == [
         f"{base}/_started",
+        f"{base}/manifest-files.checksum",
         f"{base}/manifest-files.json",
-        f"{base}/manifest-files.md5",
+        f"{base}/manifest-summary.checksum",
         f"{base}/manifest-summary.json",
-        f"{base}/manifest-summary.md5",
     ]
     assert len(data) >= 2
     assert all(re.fullmatch(rf"{base}/data/[a-z2-7]{{26}}\.json\.gz", key) for key in data)
@@ -201,7 +201,7 @@ def test_an_export_is_in_progress_first_then_completed_in_aws_layout(aws: Aws, s
     for name_of_manifest in ("manifest-summary", "manifest-files"):
         content = body(s3, bucket, f"{base}/{name_of_manifest}.json")
         expected = base64.b64encode(hashlib.md5(content, usedforsecurity=False).digest())
-        assert body(s3, bucket, f"{base}/{name_of_manifest}.md5") == expected
+        assert body(s3, bucket, f"{base}/{name_of_manifest}.checksum") == expected
 
     assert sorted(entry["dataFileS3Key"] for entry in files) == data
     assert sum(entry["itemCount"] for entry in files) == 7

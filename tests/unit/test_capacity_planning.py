@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from migration_core.capacity import (
     table_capacity,
 )
 from migration_core.errors import InvalidInput
-from migration_core.models import PrewarmSpec, RunSpec
+from migration_core.models import ExportSpec, PrewarmSpec, RunSpec
 
 PREWARM = PrewarmSpec(read_units=12_000, write_units=4_000)
 
@@ -142,6 +143,12 @@ def test_on_demand_table_has_no_provisioned_units() -> None:
 def test_demand_follows_what_the_run_reads_and_writes(overrides: dict[str, Any], expected: dict[str, Any]) -> None:
     target = overrides.pop("target", "target")
     assert demand_for(run(target=target, **overrides)) == expected
+
+
+def test_a_copy_of_an_export_raises_only_the_target() -> None:
+    spec = dataclasses.replace(run(), source="export", export=ExportSpec(bucket="b", prefix="p"))
+
+    assert demand_for(spec) == {"target": TableDemand(write=4_000)}, "the export's files are read from S3"
 
 
 def test_demand_of_a_run_without_prewarm_is_refused() -> None:

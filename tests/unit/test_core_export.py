@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.exceptions import IncompleteReadError, ResponseStreamingError
 
 from migration_core.attribute_values import item_to_json
 from migration_core.errors import ExportFailed, InvalidInput
@@ -25,6 +26,7 @@ from migration_core.export import (
     parse_line,
     parse_manifest_files,
     parse_manifest_summary,
+    require_readable,
 )
 from migration_core.models import ExportSpec, RunSpec, SegmentRequest
 from migration_core.retry import RetryPolicy
@@ -183,16 +185,18 @@ def test_a_checkpoint_beyond_the_file_fails_loudly(s3: S3Client) -> None:
 
 
 class BreakingBody:
-    """An S3 response stream that breaks off after ``limit`` bytes, as a dropped connection does."""
+    """An S3 response stream that breaks off after ``limit`` bytes, as a dropped connection does: botocore raises
+    ResponseStreamingError (a BotoCoreError, not an OSError) for a reset in the middle of a body."""
 
-    def __init__(self, data: bytes, limit: int) -> None:
+    def __init__(self, data: bytes, limit: int, error: Exception | None = None) -> None:
         self._data = data
         self._offset = 0
         self._limit = limit
+        self._error = error or ResponseStreamingError(error="connection reset by peer")
 
     def read(self, amount: int = -1) -> bytes:
         if self._offset >= self._limit and self._limit < len(self._data):
-            raise OSError("connection reset by peer")
+            raise self._error
         end = len(self._data) if amount < 0 else self._offset + amount
         end = min(end, self._limit)
         chunk = self._data[self._offset : end]
@@ -201,24 +205,30 @@ class BreakingBody:
 
 
 class FlakyS3:
-    """S3 whose first GetObject stream breaks off; the later ones are whole. Counts the calls."""
+    """S3 whose first GetObject stream breaks off with ``error``; the later ones are whole. Counts the calls."""
 
-    def __init__(self, s3: S3Client, limit: int) -> None:
+    def __init__(self, s3: S3Client, limit: int, error: Exception | None = None) -> None:
         self._s3 = s3
         self._limit = limit
+        self._error = error
         self.calls = 0
 
     def get_object(self, **arguments: Any) -> dict[str, Any]:
         self.calls += 1
         data = self._s3.get_object(**arguments)["Body"].read()
-        return {"Body": BreakingBody(data, self._limit if self.calls == 1 else len(data))}
+        return {"Body": BreakingBody(data, self._limit if self.calls == 1 else len(data), self._error)}
 
 
-def test_a_broken_stream_is_opened_again_and_no_line_is_lost_or_repeated(s3: S3Client) -> None:
+@pytest.mark.parametrize(
+    "error",
+    [ResponseStreamingError(error="reset"), IncompleteReadError(actual_bytes=1, expected_bytes=2), OSError("reset")],
+    ids=["response-streaming-error", "incomplete-read", "socket-error"],
+)
+def test_a_broken_stream_is_opened_again_and_no_line_is_lost_or_repeated(s3: S3Client, error: Exception) -> None:
     # Large enough that the first stream breaks in the middle of the file, after some lines were read.
     items = [{**item, "pad": {"S": f"{index:06d}" * 200}} for index, item in enumerate(numbered_items(300))]
     put_file(s3, "f.json.gz", items)
-    flaky = FlakyS3(s3, limit=len(data_file(items)) // 2)
+    flaky = FlakyS3(s3, limit=len(data_file(items)) // 2, error=error)
     slept: list[float] = []
     policy = dataclasses.replace(NO_SLEEP, sleep=slept.append)
 
@@ -428,3 +438,56 @@ def test_an_export_spec_refuses_malformed_fields() -> None:
             ExportSpec.from_event({**good, field: value})
     with pytest.raises(InvalidInput, match="needs its export settings"):
         RunSpec(run_id="r", source_table="s", target_table="t", total_segments=1, source="export")
+
+
+def test_a_data_file_whose_items_differ_from_the_manifests_count_fails_at_its_end(s3: S3Client) -> None:
+    put_file(s3, "f.json.gz", numbered_items(3))
+
+    with ExportFileReader(s3, BUCKET, "f.json.gz", retry_policy=NO_SLEEP, item_count=4) as reader:
+        first = reader.read(None, 2)
+        with pytest.raises(ExportFailed, match=r"holds 3 items, but manifest-files\.json counts 4"):
+            reader.read(first.last_evaluated_key, 2)
+    # The count covers the lines skipped to resume, too.
+    with ExportFileReader(s3, BUCKET, "f.json.gz", retry_policy=NO_SLEEP, item_count=3) as reader:
+        assert len(reader.read(line_position(2), 5).items) == 1
+
+
+def test_an_export_run_in_place_is_refused(dynamodb: DynamoDBClient, backfill_tables: tuple[str, str, str]) -> None:
+    service = make_service(dynamodb, target="source", export_bucket=BUCKET)
+
+    with pytest.raises(InvalidInput, match="refused for an in-place run"):
+        service.plan({"source": "export"}, "run-1")
+
+
+def test_a_resumed_export_run_takes_no_other_export(
+    dynamodb: DynamoDBClient, s3: S3Client, backfill_tables: tuple[str, str, str]
+) -> None:
+    service, _ = export_run(dynamodb, s3, [numbered_items(3)])
+    other = EXPORT_ARN.replace("a1b2c3d4", "ffffffff")
+
+    for extra in ({"export_arn": other}, {"export_time": "2026-12-01T09:00:00Z"}):
+        with pytest.raises(InvalidInput, match="takes neither another export_arn nor an export_time"):
+            service.plan({"source": "export", "resume_run_id": "run-1", **extra}, "run-1-resume")
+
+
+@pytest.mark.parametrize(
+    ("description", "problem"),
+    [
+        ({"ExportFormat": "ION"}, "its format is ION"),
+        ({"ExportType": "INCREMENTAL_EXPORT"}, "not a FULL_EXPORT"),
+        ({"S3Bucket": "elsewhere"}, "outside the deployment's"),
+        ({"S3Prefix": "exports/ddb-migrate-other"}, "outside the deployment's"),
+    ],
+)
+def test_a_reused_export_the_worker_cannot_read_is_refused(description: dict[str, Any], problem: str) -> None:
+    spec = ExportSpec(bucket=BUCKET, prefix=EXPORT_PREFIX)
+    readable = {
+        "ExportFormat": "DYNAMODB_JSON",
+        "ExportType": "FULL_EXPORT",
+        "S3Bucket": BUCKET,
+        "S3Prefix": EXPORT_PREFIX,
+    }
+    require_readable(EXPORT_ARN, {**readable, "S3Prefix": f"{EXPORT_PREFIX}/older"}, spec)
+
+    with pytest.raises(InvalidInput, match=problem):
+        require_readable(EXPORT_ARN, {**readable, **description}, spec)

@@ -38,7 +38,9 @@ def demand_for(run: RunSpec) -> dict[str, TableDemand]:
     def add(table: str, needed: TableDemand) -> None:
         demand[table] = demand.get(table, TableDemand()).merge(needed)
 
-    add(run.source_table, TableDemand(read=reads))
+    if run.export is None:
+        # A run that copies an export reads its files from S3, nothing through the source's capacity.
+        add(run.source_table, TableDemand(read=reads))
     if run.mode == "verify":
         # Verify reads the target with consistent BatchGetItem calls and writes nothing.
         add(run.target_table, TableDemand(read=reads))
