@@ -23,6 +23,10 @@ The patches, applied by :mod:`.moto_patches`:
   of two concurrent CreateRole calls of one name, one succeeds and the other gets ``EntityAlreadyExists``, as on
   AWS (moto alone could create both). IAM calls are short and never wait for another request, so this costs
   little and cannot deadlock; nothing that holds another lock of the emulator takes this one.
+- A retry of a call that already went through (the SDK repeats ``amz-sdk-invocation-id``) gets that call's answer:
+  for IAM and STS, and for every other service's create calls (CreateTable, CreateFunction,
+  CreateEventSourceMapping, ...), which a loaded emulator may answer after the SDK gave up waiting. A retry that
+  arrives while its first attempt still runs waits for it.
 - ``IAMBackend.get_roles`` returns a copy of the roles, so the lookups made outside IAM requests, which do not
   take the lock, never see the dictionary change under them.
 - The listening socket's backlog is :data:`LISTEN_BACKLOG` instead of werkzeug's 128. The server accepts
@@ -40,6 +44,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 IAM_LOCK = threading.RLock()
 """Held while an IAM or STS request is served."""
@@ -47,14 +52,20 @@ SERIALIZED_SERVICES = frozenset({"iam", "sts"})
 LISTEN_BACKLOG = max(socket.SOMAXCONN, 4096)
 
 
-# Answers to IAM and STS requests by the SDK's invocation id, which every retry of one call repeats.
+# Answers by the SDK's invocation id, which every retry of one call repeats: of IAM and STS requests, and of the
+# create calls of the other services (small answers; reads, which may answer megabytes, are not kept).
 ANSWERED_LIMIT = 4096
 _answered: OrderedDict[str, Any] = OrderedDict()
+_answered_lock = threading.Lock()
+# One lock per create call in flight: a retry that arrives while its first attempt still runs waits for its answer.
+_in_flight: dict[str, threading.Lock] = {}
+# REST paths whose POST creates something (the Lambda API names no action in a header).
+_CREATING_PATHS = ("/functions", "/event-source-mappings")
 
 
 def serializing_dispatch(original: Callable[..., Any]) -> Callable[..., Any]:
     """``BaseResponse._dispatch`` (parse the request, then ``call_action``): IAM and STS one at a time, and a retry
-    of a call already carried out gets that call's answer.
+    of an IAM or STS call, or of another service's create call, already carried out gets that call's answer.
 
     A retry reaches the emulator only because a loaded emulator answered the first attempt too late for the SDK
     (AWS answers IAM in a fraction of a second): the SDK sends the same call again with the same
@@ -64,20 +75,50 @@ def serializing_dispatch(original: Callable[..., Any]) -> Callable[..., Any]:
     """
 
     def _dispatch(self: Any, request: Any, full_url: str | None = None, headers: Any = None) -> Any:
-        if getattr(self, "service_name", None) not in SERIALIZED_SERVICES:
-            return original(self, request, full_url, headers)
         invocation = _invocation_id(request)
-        with IAM_LOCK:
-            if invocation is not None and invocation in _answered:
-                return _answered[invocation]
-            answer = original(self, request, full_url, headers)
-            if invocation is not None:
-                _answered[invocation] = answer
-                while len(_answered) > ANSWERED_LIMIT:
-                    _answered.popitem(last=False)
-            return answer
+        if getattr(self, "service_name", None) in SERIALIZED_SERVICES:
+            with IAM_LOCK:
+                return _answer_once(invocation, lambda: original(self, request, full_url, headers))
+        if invocation is None or not _creates(request):
+            return original(self, request, full_url, headers)
+        with _answered_lock:
+            call_lock = _in_flight.setdefault(invocation, threading.Lock())
+        try:
+            with call_lock:
+                return _answer_once(invocation, lambda: original(self, request, full_url, headers))
+        finally:
+            with _answered_lock:
+                _in_flight.pop(invocation, None)
 
     return _dispatch
+
+
+def _answer_once(invocation: str | None, answer: Callable[[], Any]) -> Any:
+    """The answer of the call ``invocation`` names: the first attempt's, which a retry gets again."""
+    with _answered_lock:
+        if invocation is not None and invocation in _answered:
+            return _answered[invocation]
+    result = answer()
+    if invocation is not None:
+        with _answered_lock:
+            _answered[invocation] = result
+            while len(_answered) > ANSWERED_LIMIT:
+                _answered.popitem(last=False)
+    return result
+
+
+def _creates(request: Any) -> bool:
+    """Whether the request creates something, which a second attempt would refuse or do twice (CreateTable answers
+    ResourceInUseException, CreateEventSourceMapping makes a second mapping)."""
+    try:
+        target = request.headers.get("X-Amz-Target") or ""
+        path = urlsplit(request.url).path.rstrip("/")
+        method = request.method
+    except AttributeError:
+        return False
+    if target:
+        return str(target).rsplit(".", 1)[-1].startswith("Create")
+    return bool(method == "POST" and path.endswith(_CREATING_PATHS))
 
 
 def _invocation_id(request: Any) -> str | None:

@@ -226,3 +226,30 @@ def test_a_retry_of_a_create_role_that_went_through_gets_its_answer_not_a_confli
         iam_client(emulator.endpoint).create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
     assert conflict.value.response["Error"]["Code"] == "EntityAlreadyExists"
     assert len([role for role in moto_roles().values() if role.name == name]) == 1
+
+
+def test_a_retry_of_a_create_table_that_went_through_gets_its_answer_not_a_conflict(emulator: Emulator) -> None:
+    """The same for the create calls of the other services: a Terraform CreateTable that a loaded emulator answered
+    too late was retried and failed with ResourceInUseException for the table its first attempt had created."""
+    name = unique("retried")
+    options: dict[str, Any] = {"endpoint_url": emulator.endpoint, "region_name": REGION}
+    client = boto3.client("dynamodb", aws_access_key_id="testing", aws_secret_access_key="testing", **options)
+    table = {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+    def same_invocation(request: Any, **_: Any) -> None:
+        request.headers["amz-sdk-invocation-id"] = f"invocation-{name}"
+
+    client.meta.events.register_last("before-send.dynamodb.CreateTable", same_invocation)
+    first = client.create_table(**table)
+    retried = client.create_table(**table)
+
+    assert retried["TableDescription"]["TableArn"] == first["TableDescription"]["TableArn"]
+    other = boto3.client("dynamodb", aws_access_key_id="testing", aws_secret_access_key="testing", **options)
+    with pytest.raises(ClientError) as conflict:
+        other.create_table(**table)
+    assert conflict.value.response["Error"]["Code"] == "ResourceInUseException"
