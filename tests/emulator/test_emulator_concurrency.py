@@ -234,7 +234,7 @@ def test_a_retry_of_a_create_table_that_went_through_gets_its_answer_not_a_confl
     name = unique("retried")
     options: dict[str, Any] = {"endpoint_url": emulator.endpoint, "region_name": REGION}
     client = boto3.client("dynamodb", aws_access_key_id="testing", aws_secret_access_key="testing", **options)
-    table = {
+    table: dict[str, Any] = {
         "TableName": name,
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
