@@ -25,7 +25,7 @@ from migration_core.guards import (
     mutated_table,
     require_point_in_time_recovery,
 )
-from migration_core.models import PHASES, RunSpec, SegmentCounts, SegmentRequest, SegmentResult
+from migration_core.models import PHASES, ExportSpec, RunSpec, SegmentCounts, SegmentRequest, SegmentResult
 from migration_core.plan import parse_execution_input
 from migration_core.retry import RetryPolicy
 from migration_core.segment import CleanupPages, CopyPages, PageHandler, SegmentWorker, TimeBudget, VerifyPages
@@ -275,15 +275,18 @@ class BackfillService:
                 f"{export.files}; the export step did not finish"
             )
         key, item_count = data_file or (None, 0)
-        with ExportFileReader(
+        with self._export_reader(export, key, item_count) as reader:
+            yield reader
+
+    def _export_reader(self, export: ExportSpec, key: str | None, item_count: int | None = None) -> ExportFileReader:
+        return ExportFileReader(
             self._s3_client(),
             export.bucket,
             key,
             retry_policy=self._retry_policy,
             bucket_owner=self._export_steps.bucket_owner(export),
             item_count=item_count,
-        ) as reader:
-            yield reader
+        )
 
     def _s3_client(self) -> S3Client:
         if self._s3 is None:
@@ -397,13 +400,7 @@ class BackfillService:
         export = run.export
         if export is None or first_file is None:
             return []
-        with ExportFileReader(
-            self._s3_client(),
-            export.bucket,
-            first_file,
-            retry_policy=self._retry_policy,
-            bucket_owner=self._export_steps.bucket_owner(export),
-        ) as reader:
+        with self._export_reader(export, first_file) as reader:
             return reader.read(None, PREFLIGHT_SAMPLE_SIZE).items
 
     def _preflight(self, run: RunSpec, sample: list[Item]) -> None:

@@ -178,17 +178,12 @@ class ExportSteps:
         return _status(description)
 
     def status(self, run: RunSpec, export: Any) -> ExportStatus:
-        arn = export.get("arn") if isinstance(export, dict) else None
-        if not isinstance(arn, str):
-            raise InvalidInput(f"'export' must be the object the export step returned, got {export!r}")
-        return self._describe(arn, _export_of(run))
+        return self._describe(_arn_of(export), _export_of(run))
 
     def files(self, run: RunSpec, export: Any) -> tuple[RunSpec, Manifest]:
         """The run as the copy needs it (one segment per data file), and the export's manifest."""
         spec = _export_of(run)
-        arn = export.get("arn") if isinstance(export, dict) else None
-        if not isinstance(arn, str):
-            raise InvalidInput(f"'export' must be the object the export step returned, got {export!r}")
+        arn = _arn_of(export)
         description = self._client.describe_export(ExportArn=arn)["ExportDescription"]
         if description.get("ExportStatus") != "COMPLETED":
             raise ExportFailed(f"export {arn} is {description.get('ExportStatus')}, not COMPLETED")
@@ -262,6 +257,13 @@ def require_readable(arn: str, description: Any, spec: ExportSpec) -> None:
         )
     if problems:
         raise InvalidInput(f"export {arn} cannot be copied: {'; '.join(problems)}")
+
+
+def _arn_of(export: Any) -> str:
+    arn = export.get("arn") if isinstance(export, dict) else None
+    if not isinstance(arn, str):
+        raise InvalidInput(f"'export' must be the object the export step returned, got {export!r}")
+    return arn
 
 
 def _export_of(run: RunSpec) -> ExportSpec:

@@ -21,7 +21,6 @@ from ddbmigrate import executions, runner
 from ddbmigrate.aws import client
 from ddbmigrate.cli_export import (
     SCAN_ONLY_FLAGS,
-    check_export,
     check_flags,
     choose_source,
     source_options,
@@ -33,14 +32,11 @@ from ddbmigrate.cli_plan import (
     budget_options,
     check_cleanup_flags,
     check_run,
-    export_price_from,
+    checked_plan,
     guard_options,
     overrides_input,
     plan_json,
-    plan_report,
     price_options,
-    prices_from,
-    print_plan,
 )
 from ddbmigrate.cli_support import (
     EXIT_VERDICT,
@@ -260,17 +256,8 @@ def run(
     run_input.update(budget_input(max_read_rate, max_write_rate))
     run_input.update(choice.input_fields())
     name = run_name or runner.new_run_name()
-    planned = check_run(deployment, run_input, name, deployment_flags(state_machine, terraform_dir))
-    choice = check_export(choice, deployment)
-    report = plan_report(
-        deployment,
-        planned,
-        prices_from(dict(price_flags)),
-        max_hours=max_hours,
-        choice=choice,
-        export_price_per_gb=export_price_from(price_flags),
-    )
-    print_plan(report, state().console)
+    flags = deployment_flags(state_machine, terraform_dir)
+    report = checked_plan(deployment, run_input, name, flags, choice, price_flags, max_hours)
     if dry_run:
         state().console.print("dry run: nothing started", markup=False)
         write_json(json_path, {**plan_json(report), "input": run_input, "dry_run": True})

@@ -551,6 +551,30 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:,.1f} h"
 
 
+def checked_plan(
+    deployment: Deployment,
+    run_input: dict[str, Any],
+    name: str,
+    flags: str,
+    choice: SourceChoice,
+    price_flags: dict[str, Any],
+    max_hours: float | None,
+) -> dict[str, Any]:
+    """What `plan` and `run` print before anything starts: the run checked as the plan step would check it, then
+    its plan (with the export it reuses looked up), printed; returns the plan."""
+    run = check_run(deployment, run_input, name, flags)
+    report = plan_report(
+        deployment,
+        run,
+        prices_from(price_flags),
+        max_hours=max_hours,
+        choice=check_export(choice, deployment),
+        export_price_per_gb=export_price_from(price_flags),
+    )
+    print_plan(report, state().console)
+    return report
+
+
 def print_plan(report: dict[str, Any], console: Console) -> None:
     for line in report["_text"]:
         console.print(line, markup=False)
@@ -626,15 +650,6 @@ def plan(
     if cleanup_destination_table:
         run_input |= {"cleanup_destination_table": True, "confirm_cleanup": confirm_cleanup}
     run_input |= choice.input_fields()
-    run = check_run(deployment, run_input, "plan", deployment_flags(state_machine, terraform_dir))
-    choice = check_export(choice, deployment)
-    report = plan_report(
-        deployment,
-        run,
-        prices_from(dict(price_flags)),
-        max_hours=max_hours,
-        choice=choice,
-        export_price_per_gb=export_price_from(price_flags),
-    )
-    print_plan(report, state().console)
+    flags = deployment_flags(state_machine, terraform_dir)
+    report = checked_plan(deployment, run_input, "plan", flags, choice, price_flags, max_hours)
     write_json(json_path, {**plan_json(report), "input": run_input})

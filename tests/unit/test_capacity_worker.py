@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from click.testing import CliRunner
 
-from ddbmigrate import cli, runner
+from ddbmigrate import cli, cli_plan, runner
 from ddbmigrate.deployment import Deployment
 from migration_core.backfill import BackfillService
 from migration_core.config import WorkerConfig
@@ -267,8 +267,8 @@ def test_cli_run_sends_only_the_prewarm_fields_given(
 
     monkeypatch.setattr(runner, "start_execution", start_execution)
     # The checks and the plan before StartExecution read AWS; this test is about the input the CLI builds.
-    monkeypatch.setattr(cli, "check_run", lambda *_: RunSpec("run-1", "source", "target", 4))
-    monkeypatch.setattr(cli, "plan_report", lambda *_, **__: {"_text": []})
+    monkeypatch.setattr(cli_plan, "check_run", lambda *_: RunSpec("run-1", "source", "target", 4))
+    monkeypatch.setattr(cli_plan, "plan_report", lambda *_, **__: {"_text": []})
 
     result = CliRunner().invoke(cli.main, ["run", "--no-follow", *arguments], env=environment, catch_exceptions=False)
 
